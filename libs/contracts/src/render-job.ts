@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { LANES } from './lanes';
+import { transformSchema } from './transform';
+
+const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
+
+/** The payload of a render job. Validated by the producer before enqueueing and by the worker on receipt. */
+export const renderJobSchema = z
+  .object({
+    url: z.string().url(),
+    originalKey: hexKey,
+    /** null: only make sure the original is fetched and stored. */
+    transform: transformSchema.nullable(),
+    variantKey: hexKey.nullable(),
+    /** false for only_send_if_local: render from a cached original, never download. */
+    allowDownload: z.boolean(),
+    useAlternativeClouds: z.boolean(),
+    lane: z.enum(LANES),
+    enqueuedAt: z.number().int(),
+  })
+  .strict()
+  .refine((job) => (job.transform === null) === (job.variantKey === null), 'transform and variantKey go together');
+
+export type RenderJob = z.infer<typeof renderJobSchema>;
+
+/** What the waiting side watches for: the variant key, or the original key when there is no transform. */
+export function resultKeyOf(job: Pick<RenderJob, 'originalKey' | 'variantKey'>): string {
+  return job.variantKey ?? job.originalKey;
+}
+
+/**
+ * Deterministic job id: identical requests share one job cluster-wide while it is queued or running.
+ * BullMQ ids must not contain ':'.
+ */
+export function renderJobIdOf(job: Pick<RenderJob, 'originalKey' | 'variantKey' | 'allowDownload'>): string {
+  return `${job.allowDownload ? 'r' : 'local'}-${resultKeyOf(job)}`;
+}

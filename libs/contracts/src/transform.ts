@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/**
+ * How the image fills the requested box.
+ * - `inside`: fit inside the box keeping the aspect ratio, never enlarged (keep_aspect_ratio=true)
+ * - `fill`: exactly the box, stretched (keep_aspect_ratio=false)
+ * - `pad`: fitted inside, never enlarged, centred on a white canvas of exactly the box (force_to_size)
+ */
+export const FITS = ['inside', 'fill', 'pad'] as const;
+export type Fit = (typeof FITS)[number];
+
+/** Bumped whenever rendering changes output for the same parameters, so old variants are not served. */
+export const PIPELINE_VERSION = 1;
+
+export const MAX_DIMENSION = 10_000;
+
+export const transformSchema = z
+  .object({
+    width: z.number().int().min(1).max(MAX_DIMENSION).optional(),
+    height: z.number().int().min(1).max(MAX_DIMENSION).optional(),
+    fit: z.enum(FITS),
+    format: z.enum(OUTPUT_FORMATS),
+  })
+  .strict()
+  .refine((t) => t.width !== undefined || t.height !== undefined, 'a transform needs a width or a height');
+
+export type Transform = z.infer<typeof transformSchema>;
+
+/** A stable text form of a transform: equal transforms give equal strings, whatever the key order. */
+export function canonicalTransform(transform: Transform): string {
+  return [
+    `v${PIPELINE_VERSION}`,
+    `w=${transform.width ?? ''}`,
+    `h=${transform.height ?? ''}`,
+    `fit=${transform.fit}`,
+    `f=${transform.format}`,
+  ].join(',');
+}
+
+export const CONTENT_TYPES: Record<OutputFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+};

@@ -1,0 +1,30 @@
+/**
+ * The registry of every error the image cloud answers with: HTTP status, the stable `error` code
+ * clients see (DESIGN.md's error table), and whether the work may succeed if tried again.
+ * A test keeps this table and DESIGN.md in step.
+ */
+export const ERROR_CODES = {
+  bad_parameter: { status: 400, retryable: false },
+  unauthorized: { status: 401, retryable: false },
+  forbidden: { status: 403, retryable: false },
+  bad_signature: { status: 403, retryable: false },
+  origin_forbidden: { status: 403, retryable: false },
+  origin_not_found: { status: 404, retryable: false },
+  not_cached: { status: 404, retryable: false },
+  unsupported_format: { status: 415, retryable: false },
+  image_corrupt: { status: 422, retryable: false },
+  image_too_large: { status: 422, retryable: false },
+  rate_limited: { status: 429, retryable: true },
+  internal_error: { status: 500, retryable: true },
+  origin_error: { status: 502, retryable: true },
+  overloaded: { status: 503, retryable: true },
+  unavailable: { status: 503, retryable: true },
+  origin_timeout: { status: 504, retryable: true },
+  processing_timeout: { status: 504, retryable: true },
+} as const satisfies Record<string, { status: number; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+}

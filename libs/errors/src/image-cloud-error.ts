@@ -1,0 +1,73 @@
+import { ERROR_CODES, type ErrorCode, isErrorCode } from './error-codes';
+
+/** The JSON body of every error response: `{"error": code, "message": sentence}`. */
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+}
+
+export interface ImageCloudErrorOptions {
+  /** Overrides the registry's retryability, e.g. an origin 4xx that is final although mapped to 502. */
+  retryable?: boolean;
+  /** Seconds the client should wait before trying again (sent as `Retry-After`). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+/**
+ * An error with a stable code from the registry. Its message is safe to show to clients: it never
+ * contains tokens, stack traces or internal paths.
+ */
+export class ImageCloudError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly retryAfterSeconds?: number;
+
+  constructor(code: ErrorCode, message: string, options: ImageCloudErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ImageCloudError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  toBody(): ErrorBody {
+    return { error: this.code, message: this.message };
+  }
+
+  /** The form that crosses Redis between worker and server. */
+  toJSON(): SerializedError {
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      ...(this.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: this.retryAfterSeconds }),
+    };
+  }
+
+  static fromJSON(value: unknown): ImageCloudError {
+    const candidate = value as Partial<SerializedError> | null;
+    if (candidate && isErrorCode(candidate.code) && typeof candidate.message === 'string') {
+      return new ImageCloudError(candidate.code, candidate.message, {
+        retryable: typeof candidate.retryable === 'boolean' ? candidate.retryable : undefined,
+        retryAfterSeconds: typeof candidate.retryAfterSeconds === 'number' ? candidate.retryAfterSeconds : undefined,
+      });
+    }
+    return new ImageCloudError('internal_error', 'The worker reported an error the server could not read.');
+  }
+}
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  retryAfterSeconds?: number;
+}
+
+/** Wraps anything thrown into an ImageCloudError; unknown errors become `internal_error` with a generic message. */
+export function toImageCloudError(error: unknown): ImageCloudError {
+  if (error instanceof ImageCloudError) return error;
+  return new ImageCloudError('internal_error', 'An internal error occurred while handling the image.', { cause: error });
+}

@@ -1,0 +1,8 @@
+export { ERROR_CODES, type ErrorCode, isErrorCode } from './error-codes';
+export {
+  ImageCloudError,
+  type ImageCloudErrorOptions,
+  type ErrorBody,
+  type SerializedError,
+  toImageCloudError,
+} from './image-cloud-error';

@@ -1,0 +1,1 @@
+export type { ImageStorage, OriginalMeta, VariantMeta, NewOriginalMeta, NewVariantMeta, StoredObject } from './image-storage';
