@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const tenantSchema = z
+  .object({
+    /** Secret bearer token of the tenant (compared in constant time, never logged). */
+    token: z.string().min(16, 'a tenant token needs at least 16 characters'),
+    /** Sustained requests per second. @defaultValue 50 */
+    requestsPerSecond: z.number().positive().default(50),
+    /** Requests allowed in a burst above the rate. @defaultValue 100 */
+    burst: positiveInt.default(100),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    /** Largest original accepted, in bytes. @defaultValue 30 000 000 */
+    maxSourceBytes: positiveInt.default(30_000_000),
+    /** Largest original accepted, in pixels (width × height of one frame). @defaultValue 50 000 000 */
+    maxPixels: positiveInt.default(50_000_000),
+    /** Most frames of an animation that are kept. @defaultValue 300 */
+    maxFrames: positiveInt.default(300),
+  })
+  .strict();
+
+export const fetchSchema = z
+  .object({
+    /** @defaultValue 2000 */
+    connectTimeoutMs: positiveInt.default(2_000),
+    /** Time until the origin's response headers. @defaultValue 5000 */
+    responseTimeoutMs: positiveInt.default(5_000),
+    /** Whole download, headers to last byte. @defaultValue 15000 */
+    totalTimeoutMs: positiveInt.default(15_000),
+    /** @defaultValue 3 */
+    maxRedirects: z.number().int().min(0).max(10).default(3),
+    /** @defaultValue "image-cloud/1" */
+    userAgent: z.string().min(1).default('image-cloud/1'),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    /** How long a request waits for its job before answering 503/504. @defaultValue 30000 */
+    waitTimeoutMs: positiveInt.default(30_000),
+    /** Fallback poll while waiting, in case a completion notice is missed. @defaultValue 500 */
+    pollIntervalMs: positiveInt.default(500),
+    /** Cache-Control max-age of images. @defaultValue 86400 */
+    imageMaxAgeSeconds: z.number().int().min(0).default(86_400),
+    /** How long an origin 404 or an undecodable image is remembered. @defaultValue 60 */
+    negativeCacheSeconds: z.number().int().min(0).default(60),
+  })
+  .strict();
+
+export const workerSchema = z
+  .object({
+    /** Normal-lane worker processes `npm start` runs. @defaultValue number of cores */
+    processes: positiveInt.optional(),
+    /** Big-lane worker processes `npm start` runs. @defaultValue 1 */
+    bigProcesses: z.number().int().min(0).default(1),
+    /** Jobs one worker process runs at once (one per core it owns). @defaultValue 1 */
+    concurrency: positiveInt.default(1),
+    /** Processing budget in the normal lanes, in ms. @defaultValue 5000 */
+    normalBudgetMs: positiveInt.default(5_000),
+    /** Processing budget in the big lanes, in ms. @defaultValue 60000 */
+    bigBudgetMs: positiveInt.default(60_000),
+    /** Attempts for retryable failures (origin 5xx, timeouts) of prefetch jobs. @defaultValue 3 */
+    asyncAttempts: positiveInt.default(3),
+    /** JPEG/WebP/AVIF quality of rendered variants. @defaultValue 80 */
+    quality: z.number().int().min(1).max(100).default(80),
+  })
+  .strict();
+
+const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR range like "127.0.0.0/8"');
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL');
+
+/** The `CONFIG` JSON document (DESIGN.md, "Configuration file"). Unknown keys are errors. */
+export const configFileSchema = z
+  .object({
+    tenants: z.record(z.string().min(1), tenantSchema).default({}),
+    signingKeys: z.array(z.string().min(16, 'a signing key needs at least 16 characters')).default([]),
+    /** Maximum parallel downloads per origin domain, cluster-wide; `default` for unlisted domains. */
+    domains: z
+      .record(z.string().min(1), positiveInt)
+      .default({ default: 4 })
+      .transform((domains) => ({ default: 4, ...domains })),
+    allowPrivateOrigins: z.array(cidr).default([]),
+    limits: limitsSchema.default(() => limitsSchema.parse({})),
+    thumbnailSizes: z.array(z.number().int().min(1).max(4096)).min(1).default([200, 250]),
+    peers: z.array(httpUrl).default([]),
+    fetch: fetchSchema.default(() => fetchSchema.parse({})),
+    server: serverSchema.default(() => serverSchema.parse({})),
+    worker: workerSchema.default(() => workerSchema.parse({})),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type TenantConfig = z.infer<typeof tenantSchema>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;
+export type FetchConfig = z.infer<typeof fetchSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+/** Environment variables (DESIGN.md, "Running it"). Only the config lib reads `process.env`. */
+export const envSchema = z.object({
+  /** @defaultValue 5000 */
+  PORT: port.default(5000),
+  /** @defaultValue "0.0.0.0" */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** @defaultValue "redis://127.0.0.1:6379" */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'expected a redis:// or rediss:// URL')
+    .optional(),
+  /** @defaultValue "./data" */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Path of the JSON config file. */
+  CONFIG: z.string().min(1).optional(),
+  /** Key prefix of every BullMQ queue and of our own Redis keys; braces keep a cluster slot. @defaultValue "{image-cloud}" */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9{}_.-]+$/, 'expected letters, digits, braces, dot, dash or underscore')
+    .default('{image-cloud}'),
+  /** Which lanes this worker process serves. @defaultValue "normal" */
+  WORKER_LANE: z.enum(['normal', 'big']).default('normal'),
+  /** @defaultValue "info" */
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type EnvVars = z.infer<typeof envSchema>;

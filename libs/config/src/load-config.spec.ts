@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './load-config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(5000);
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.redisUrlGiven).toBe(false);
+    expect(config.dataDir).toBe(join(process.cwd(), 'data'));
+    expect(config.thumbnailSizes).toEqual([200, 250]);
+    expect(config.domains).toEqual({ default: 4 });
+    expect(config.limits).toEqual({ maxSourceBytes: 30_000_000, maxPixels: 50_000_000, maxFrames: 300 });
+    expect(config.worker.normalBudgetMs).toBe(5000);
+    expect(config.worker.processes).toBeGreaterThanOrEqual(1);
+    expect(config.openMode).toBe(true);
+  });
+
+  it('is frozen, deeply', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.limits)).toBe(true);
+  });
+
+  it('names a wrong environment variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/environment variable PORT/);
+    expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL: expected a redis:\/\//);
+    expect(() => loadConfig({ WORKER_LANE: 'huge' })).toThrow(/WORKER_LANE/);
+  });
+
+  it('names unknown and mistyped keys of the config file', () => {
+    expect(() => loadConfig({}, { limits: { maxPixels: 'many' } })).toThrow(/CONFIG key limits\.maxPixels/);
+    expect(() => loadConfig({}, { tenant: {} })).toThrow(/CONFIG key \(top level\): Unrecognized key/);
+    expect(() => loadConfig({}, { allowPrivateOrigins: ['localhost'] })).toThrow(/allowPrivateOrigins\.0: expected a CIDR/);
+  });
+
+  it('reads the CONFIG file and keeps the domain default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-spec-'));
+    const path = join(dir, 'config.json');
+    writeFileSync(path, JSON.stringify({ domains: { 'images.example-shop.de': 2 }, thumbnailSizes: [100] }));
+    const config = loadConfig({ CONFIG: path });
+    expect(config.domains).toEqual({ default: 4, 'images.example-shop.de': 2 });
+    expect(config.thumbnailSizes).toEqual([100]);
+    expect(config.configPath).toBe(path);
+  });
+
+  it('says when the CONFIG file is missing or not JSON', () => {
+    expect(() => loadConfig({ CONFIG: '/nonexistent/config.json' })).toThrow(/CONFIG: cannot read .*ENOENT/);
+    const dir = mkdtempSync(join(tmpdir(), 'config-spec-'));
+    const path = join(dir, 'broken.json');
+    writeFileSync(path, '{ not json');
+    expect(() => loadConfig({ CONFIG: path })).toThrow(/CONFIG: .* is not valid JSON/);
+  });
+
+  it('turns open mode off when tenants exist', () => {
+    const config = loadConfig({}, { tenants: { shop: { token: 'a-very-long-secret-token' } } });
+    expect(config.openMode).toBe(false);
+    expect(config.tenants.shop).toEqual({ token: 'a-very-long-secret-token', requestsPerSecond: 50, burst: 100 });
+  });
+});

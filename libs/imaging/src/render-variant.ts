@@ -1,0 +1,109 @@
+import sharp from 'sharp';
+import { CONTENT_TYPES, type OutputFormat, type Transform } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import type { ImageLimits, ImageProbe } from './image-probe';
+import { targetSize } from './target-size';
+
+export interface RenderOptions {
+  limits: ImageLimits;
+  /** JPEG/WebP/AVIF quality. */
+  quality: number;
+  /** Processing budget; libvips stops cooperatively when it runs out. */
+  timeoutMs: number;
+}
+
+export interface RenderedVariant {
+  bytes: Buffer;
+  contentType: string;
+  format: OutputFormat;
+  width: number;
+  height: number;
+  frames: number;
+}
+
+const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
+const ANIMATED_INPUTS = new Set(['gif', 'webp']);
+const ANIMATED_OUTPUTS = new Set<OutputFormat>(['gif', 'webp']);
+
+function encode(image: sharp.Sharp, format: OutputFormat, quality: number): sharp.Sharp {
+  switch (format) {
+    case 'jpeg':
+      return image.jpeg({ quality, mozjpeg: false });
+    case 'png':
+      return image.png();
+    case 'webp':
+      return image.webp({ quality });
+    case 'avif':
+      return image.avif({ quality: Math.max(1, quality - 30), effort: 4 });
+    case 'gif':
+      return image.gif();
+    case 'tiff':
+      return image.tiff({ compression: 'lzw' });
+  }
+}
+
+function renderError(error: unknown): ImageCloudError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timeout/i.test(message)) {
+    return new ImageCloudError('processing_timeout', 'Rendering the image took longer than its processing budget.', { cause: error });
+  }
+  if (/pixel limit/i.test(message)) {
+    return new ImageCloudError('image_too_large', 'The image has more pixels than the limit allows.', { cause: error });
+  }
+  if (/blocked|unsupported image format/i.test(message)) {
+    return new ImageCloudError('unsupported_format', 'The image format is not supported.', { cause: error });
+  }
+  return new ImageCloudError('image_corrupt', 'The image cannot be decoded: its data is corrupt or truncated.', { cause: error });
+}
+
+/**
+ * Decodes, orients, resizes and encodes one variant. Animated GIF/WebP keep their frames when the
+ * output format can hold them; other outputs take the first frame.
+ */
+export async function renderVariant(
+  bytes: Buffer,
+  probe: ImageProbe,
+  transform: Transform,
+  options: RenderOptions,
+): Promise<RenderedVariant> {
+  const animated = probe.frames > 1 && ANIMATED_INPUTS.has(probe.format) && ANIMATED_OUTPUTS.has(transform.format);
+  const size = targetSize(probe, transform);
+  const flattenOnWhite = transform.fit === 'pad' || transform.format === 'jpeg';
+
+  let image = sharp(bytes, {
+    animated,
+    autoOrient: !animated,
+    failOn: 'error',
+    limitInputPixels: options.limits.maxPixels * (animated ? probe.frames : 1),
+  })
+    .timeout({ seconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) })
+    .resize(size.width, size.height, { fit: 'fill' });
+
+  if (flattenOnWhite && probe.hasAlpha) image = image.flatten({ background: WHITE });
+  if (size.canvasWidth > size.width || size.canvasHeight > size.height) {
+    const left = Math.floor((size.canvasWidth - size.width) / 2);
+    const top = Math.floor((size.canvasHeight - size.height) / 2);
+    image = image.extend({
+      left,
+      top,
+      right: size.canvasWidth - size.width - left,
+      bottom: size.canvasHeight - size.height - top,
+      background: WHITE,
+    });
+  }
+
+  try {
+    const { data, info } = await encode(image, transform.format, options.quality).toBuffer({ resolveWithObject: true });
+    const frames = animated ? (info.pages ?? probe.frames) : 1;
+    return {
+      bytes: data,
+      contentType: CONTENT_TYPES[transform.format],
+      format: transform.format,
+      width: info.width,
+      height: animated && info.pageHeight ? info.pageHeight : info.height,
+      frames,
+    };
+  } catch (error) {
+    throw renderError(error);
+  }
+}
