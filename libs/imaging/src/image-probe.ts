@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { ImageCloudError } from '@image-cloud/errors';
 import { type AcceptedFormat, sniffFormat } from './sniff-format';
 
@@ -43,7 +43,7 @@ export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<Im
     );
   }
 
-  let metadata: sharp.Metadata;
+  let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false, failOn: 'none' }).metadata();
   } catch (error) {

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { CONTENT_TYPES, type OutputFormat, type Transform } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageLimits, ImageProbe } from './image-probe';
@@ -25,7 +25,7 @@ const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 const ANIMATED_INPUTS = new Set(['gif', 'webp']);
 const ANIMATED_OUTPUTS = new Set<OutputFormat>(['gif', 'webp']);
 
-function encode(image: sharp.Sharp, format: OutputFormat, quality: number): sharp.Sharp {
+function encode(image: Sharp, format: OutputFormat, quality: number): Sharp {
   switch (format) {
     case 'jpeg':
       return image.jpeg({ quality, mozjpeg: false });

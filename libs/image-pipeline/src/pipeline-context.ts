@@ -1,0 +1,55 @@
+import type { RenderJob } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import type { ImageLimits, ImageProbe } from '@image-cloud/imaging';
+import type { ImageStorage, OriginalMeta } from '@image-cloud/storage';
+
+/** Downloads an original; the origin fetcher and the peer fetcher both fit. */
+export interface OriginalSource {
+  fetch(url: string, options?: { signal?: AbortSignal }): Promise<{ bytes: Buffer; contentType?: string; etag?: string; lastModified?: string }>;
+}
+
+/** Cluster-wide "one download per original" leases (Redis in production). */
+export interface DownloadLeases {
+  tryAcquire(originalKey: string): Promise<{ release(): Promise<void> } | null>;
+  isHeld(originalKey: string): Promise<boolean>;
+}
+
+export interface RenderPipelineDeps {
+  storage: ImageStorage;
+  origin: OriginalSource;
+  /** Peer image clouds asked first when a job says use_alternative_clouds. */
+  peers: { url: string; source: OriginalSource }[];
+  leases: DownloadLeases;
+  limits: ImageLimits;
+  quality: number;
+  /** How long to wait for another worker's download of the same original. @defaultValue 20000 */
+  downloadWaitMs?: number;
+}
+
+export interface RunOptions {
+  /** Processing budget of the lane, in ms. */
+  budgetMs: number;
+  lane: string;
+  signal?: AbortSignal;
+}
+
+/** State passed along the steps of one job. */
+export interface PipelineState {
+  job: RenderJob;
+  deps: RenderPipelineDeps;
+  options: RunOptions;
+  original?: { meta: OriginalMeta; bytes: Buffer; probe?: ImageProbe };
+  /** True once the job's result is in storage. */
+  done: boolean;
+  /** Set when the processing budget starts (after the original is available). */
+  deadline?: number;
+}
+
+export function checkDeadline(state: PipelineState, step: string): void {
+  if (state.options.signal?.aborted) {
+    throw new ImageCloudError('processing_timeout', `Processing was stopped before ${step}.`);
+  }
+  if (state.deadline !== undefined && Date.now() > state.deadline) {
+    throw new ImageCloudError('processing_timeout', `Processing ran over its ${state.options.budgetMs} ms budget before ${step}.`);
+  }
+}

@@ -1,0 +1,77 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ImageCloudError } from '@image-cloud/errors';
+import { probeImage } from '@image-cloud/imaging';
+import type { OriginalSource, PipelineState } from '../pipeline-context';
+
+const LEASE_POLL_MS = 100;
+
+async function download(state: PipelineState): Promise<void> {
+  const { job, deps, options } = state;
+  const sources: OriginalSource[] = [];
+  if (job.useAlternativeClouds) sources.push(...deps.peers.map((peer) => peer.source));
+  sources.push(deps.origin);
+
+  let fetched: Awaited<ReturnType<OriginalSource['fetch']>> | undefined;
+  for (const [index, source] of sources.entries()) {
+    const isOrigin = index === sources.length - 1;
+    try {
+      fetched = await source.fetch(job.url, { signal: options.signal });
+      break;
+    } catch (error) {
+      // A peer that lacks the image (or is down) just means: try the next one, then the origin.
+      if (isOrigin) throw error;
+    }
+  }
+  const { bytes, contentType, etag, lastModified } = fetched!;
+  const probe = await probeImage(bytes, deps.limits);
+  const meta = await deps.storage.putOriginal(job.originalKey, bytes, {
+    url: job.url,
+    contentType: probe.contentType,
+    ...(contentType ? { originContentType: contentType } : {}),
+    width: probe.width,
+    height: probe.height,
+    format: probe.format,
+    frames: probe.frames,
+    ...(probe.orientation ? { orientation: probe.orientation } : {}),
+    fetchedAt: new Date().toISOString(),
+    ...(etag ? { originEtag: etag } : {}),
+    ...(lastModified ? { originLastModified: lastModified } : {}),
+  });
+  state.original = { meta, bytes, probe };
+}
+
+/**
+ * Makes sure the original is in storage, downloading it at most once cluster-wide: the first job
+ * takes a lease and downloads; jobs for other sizes of the same URL wait for its result.
+ */
+export async function ensureOriginal(state: PipelineState): Promise<void> {
+  const { job, deps } = state;
+  const waitUntil = Date.now() + (deps.downloadWaitMs ?? 20_000);
+  for (;;) {
+    const stored = await deps.storage.readOriginal(job.originalKey);
+    if (stored) {
+      state.original = stored;
+      return;
+    }
+    if (!job.allowDownload) {
+      throw new ImageCloudError('not_cached', 'The image is not cached here and only_send_if_local forbids downloading it.');
+    }
+    const lease = await deps.leases.tryAcquire(job.originalKey);
+    if (lease) {
+      try {
+        if (!(await deps.storage.getOriginalMeta(job.originalKey))) await download(state);
+        else continue;
+        return;
+      } finally {
+        await lease.release();
+      }
+    }
+    if (Date.now() > waitUntil) {
+      throw new ImageCloudError('origin_timeout', 'Another worker has been downloading this image for too long.');
+    }
+    while ((await deps.leases.isHeld(job.originalKey)) && Date.now() < waitUntil) {
+      if (await deps.storage.getOriginalMeta(job.originalKey)) break;
+      await sleep(LEASE_POLL_MS);
+    }
+  }
+}

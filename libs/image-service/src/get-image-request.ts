@@ -1,0 +1,82 @@
+import { MAX_DIMENSION, OUTPUT_FORMATS, type OutputFormat, type Transform } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import { type RawQuery, booleanParam, integerParam, stringParam, urlParam } from './query-params';
+
+/** A `get_image` request in the existing clients' terms, validated. */
+export interface GetImageRequest {
+  url: string;
+  /** null: no transform, the original bytes are answered untouched. */
+  transform: Transform | null;
+  noImage: boolean;
+  onlySendIfLocal: boolean;
+  useAlternativeClouds: boolean;
+}
+
+const FORMAT_ALIASES: Record<string, OutputFormat> = { jpg: 'jpeg', tif: 'tiff' };
+
+function formatParam(query: RawQuery): OutputFormat {
+  const value = stringParam(query, 'format_when_resize');
+  if (value === undefined || value === '') return 'jpeg';
+  const lower = value.toLowerCase();
+  const format = FORMAT_ALIASES[lower] ?? lower;
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw new ImageCloudError(
+      'bad_parameter',
+      `Parameter "format_when_resize" must be one of ${OUTPUT_FORMATS.join(', ')}, but received ${JSON.stringify(value.slice(0, 40))}.`,
+    );
+  }
+  return format as OutputFormat;
+}
+
+/**
+ * Parses `get_image` parameters with the legacy names and defaults (DESIGN.md):
+ * keep_aspect_ratio=true, force_to_size=false, format_when_resize=jpeg, the rest false.
+ */
+export function parseGetImageRequest(query: RawQuery): GetImageRequest {
+  const url = urlParam(query);
+  const width = integerParam(query, 'resize_width', 1, MAX_DIMENSION);
+  const height = integerParam(query, 'resize_height', 1, MAX_DIMENSION);
+  const keepAspectRatio = booleanParam(query, 'keep_aspect_ratio', true);
+  const forceToSize = booleanParam(query, 'force_to_size', false);
+  const format = formatParam(query);
+  const request = {
+    url,
+    noImage: booleanParam(query, 'no_image', false),
+    onlySendIfLocal: booleanParam(query, 'only_send_if_local', false),
+    useAlternativeClouds: booleanParam(query, 'use_alternative_clouds', false),
+  };
+
+  if (width === undefined && height === undefined) {
+    if (forceToSize) {
+      throw new ImageCloudError('bad_parameter', 'Parameter "force_to_size" needs both resize_width and resize_height.');
+    }
+    return { ...request, transform: null };
+  }
+  if (forceToSize && (width === undefined || height === undefined)) {
+    throw new ImageCloudError('bad_parameter', 'Parameter "force_to_size" needs both resize_width and resize_height.');
+  }
+  const fit = forceToSize ? 'pad' : keepAspectRatio ? 'inside' : 'fill';
+  return {
+    ...request,
+    transform: { ...(width === undefined ? {} : { width }), ...(height === undefined ? {} : { height }), fit, format },
+  };
+}
+
+/** `get_thumbnail?url=&size=`: a square box of one of the configured sizes, as JPEG. */
+export function parseGetThumbnailRequest(query: RawQuery, thumbnailSizes: readonly number[]): GetImageRequest {
+  const url = urlParam(query);
+  const size = integerParam(query, 'size', 1, MAX_DIMENSION);
+  if (size === undefined) {
+    throw new ImageCloudError('bad_parameter', `Parameter "size" is required: one of ${thumbnailSizes.join(', ')}.`);
+  }
+  if (!thumbnailSizes.includes(size)) {
+    throw new ImageCloudError('bad_parameter', `Parameter "size" must be one of ${thumbnailSizes.join(', ')}, but received ${size}.`);
+  }
+  return {
+    url,
+    transform: { width: size, height: size, fit: 'inside', format: 'jpeg' },
+    noImage: false,
+    onlySendIfLocal: booleanParam(query, 'only_send_if_local', false),
+    useAlternativeClouds: booleanParam(query, 'use_alternative_clouds', false),
+  };
+}

@@ -1,0 +1,6 @@
+/** Names of our own Redis keys, beside BullMQ's under the same prefix (one hash slot with a {tag}). */
+export const redisKeys = {
+  outcomeChannel: (prefix: string) => `${prefix}:outcomes`,
+  failures: (prefix: string, originalKey: string) => `${prefix}:failures:${originalKey}`,
+  downloadLock: (prefix: string, originalKey: string) => `${prefix}:lock:download:${originalKey}`,
+};

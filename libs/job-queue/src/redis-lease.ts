@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+const RELEASE_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * A lease on a Redis key that expires by itself, so a worker killed while holding it blocks the
+ * others for at most `ttlMs`. Released only by its owner.
+ */
+export class RedisLease {
+  private constructor(
+    private readonly redis: Redis,
+    readonly key: string,
+    private readonly token: string,
+  ) {}
+
+  /** Takes the lease, or resolves to null when somebody else holds it. */
+  static async tryAcquire(redis: Redis, key: string, ttlMs: number): Promise<RedisLease | null> {
+    const token = randomUUID();
+    const reply = await redis.set(key, token, 'PX', ttlMs, 'NX');
+    return reply === 'OK' ? new RedisLease(redis, key, token) : null;
+  }
+
+  /** True while somebody holds a lease on the key. */
+  static async isHeld(redis: Redis, key: string): Promise<boolean> {
+    return (await redis.exists(key)) === 1;
+  }
+
+  async release(): Promise<void> {
+    await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, this.token);
+  }
+}

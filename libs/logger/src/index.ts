@@ -1,0 +1,1 @@
+export { createLogger, redactSecrets, type Logger, type LogLevel, type LogFields } from './logger';

@@ -1,0 +1,19 @@
+import { createLogger, redactSecrets } from './logger';
+
+describe('logger', () => {
+  it('redacts tokens in URLs and bearer headers', () => {
+    expect(redactSecrets('/get_image?url=x&token=s3cr3t-value&size=2')).toBe('/get_image?url=x&token=[redacted]&size=2');
+    expect(redactSecrets('Authorization: Bearer abc.def-123')).toBe('Authorization: Bearer [redacted]');
+  });
+
+  it('writes one JSON line per entry, above the level only, with secrets redacted', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', name: 'spec', write: (line) => lines.push(line) });
+    logger.debug('hidden');
+    logger.child({ route: '/get_image' }).info('request', { path: '/get_image?token=abcdef', status: 200 });
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]);
+    expect(entry).toMatchObject({ level: 'info', name: 'spec', route: '/get_image', msg: 'request', status: 200 });
+    expect(lines[0]).not.toContain('abcdef');
+  });
+});

@@ -1,0 +1,3 @@
+export { createOriginFetcher } from './create-origin-fetcher';
+export type { FetchedOriginal, FetchOriginOptions, OriginFetcher, OriginFetcherOptions } from './origin-fetcher-types';
+export { isAddressAllowed } from './address-policy';

@@ -1,0 +1,245 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isNotFound } from './fs-errors';
+import type {
+  ImageStorage,
+  NewOriginalMeta,
+  NewVariantMeta,
+  OriginalMeta,
+  StoredObject,
+  VariantMeta,
+} from './image-storage';
+import { KeyedLock } from './keyed-lock';
+import { assertStorageKey } from './storage-key';
+import { TempFile } from './temp-file';
+
+/** Options of {@link LocalDirectoryStorage}. */
+export interface LocalDirectoryStorageOptions {
+  /** Root directory; `images/` and `trash/` are created inside it. */
+  dataDir: string;
+}
+
+/** Where one object's two files live. */
+interface ObjectPaths {
+  dir: string;
+  bin: string;
+  json: string;
+}
+
+/** The fields every stored meta has; enough to check the data file against it. */
+interface StoredMeta {
+  bytes: number;
+  etag: string;
+}
+
+/** How often a writer republishes after another process replaced its data file mid-put. */
+const MAX_PUBLISH_ATTEMPTS = 10;
+
+/**
+ * {@link ImageStorage} on a local (or any POSIX) directory:
+ *
+ * ```
+ * <dataDir>/images/<key[0..2]>/<key[2..4]>/<originalKey>/original.bin + original.json
+ *                                                       /variants/<variantKey>.bin + .json
+ * ```
+ *
+ * Each file is written to a temp file and renamed into place, data first and meta last, so a
+ * present `.json` means a complete object. Several processes may share one `dataDir`.
+ */
+export class LocalDirectoryStorage implements ImageStorage {
+  private readonly imagesDir: string;
+  private readonly trashDir: string;
+  private readonly writes = new KeyedLock();
+
+  constructor(options: LocalDirectoryStorageOptions) {
+    this.imagesDir = join(options.dataDir, 'images');
+    this.trashDir = join(options.dataDir, 'trash');
+  }
+
+  async getOriginalMeta(originalKey: string): Promise<OriginalMeta | null> {
+    return this.readMetaOfExisting<OriginalMeta>(this.originalPaths(originalKey));
+  }
+
+  async readOriginal(originalKey: string): Promise<{ meta: OriginalMeta; bytes: Buffer } | null> {
+    const paths = this.originalPaths(originalKey);
+    // A second try covers a concurrent rewrite landing between reading the meta and the data.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const meta = await readMeta<OriginalMeta>(paths.json);
+      if (meta === null) return null;
+      const bytes = await readFile(paths.bin).catch(nullIfNotFound);
+      if (bytes === null) return null;
+      // The bytes are in memory anyway, so check them fully rather than by size alone.
+      if (bytes.length === meta.bytes && etagOf(bytes) === meta.etag) return { meta, bytes };
+    }
+    return null;
+  }
+
+  async openOriginal(originalKey: string): Promise<StoredObject<OriginalMeta> | null> {
+    return this.openObject<OriginalMeta>(this.originalPaths(originalKey));
+  }
+
+  async putOriginal(originalKey: string, bytes: Buffer, meta: NewOriginalMeta): Promise<OriginalMeta> {
+    const paths = this.originalPaths(originalKey);
+    const stored: OriginalMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
+    await this.writes.run(paths.json, () => publishObject(paths, bytes, stored));
+    return stored;
+  }
+
+  async getVariantMeta(originalKey: string, variantKey: string): Promise<VariantMeta | null> {
+    return this.readMetaOfExisting<VariantMeta>(this.variantPaths(originalKey, variantKey));
+  }
+
+  async openVariant(originalKey: string, variantKey: string): Promise<StoredObject<VariantMeta> | null> {
+    return this.openObject<VariantMeta>(this.variantPaths(originalKey, variantKey));
+  }
+
+  async putVariant(originalKey: string, variantKey: string, bytes: Buffer, meta: NewVariantMeta): Promise<VariantMeta> {
+    const paths = this.variantPaths(originalKey, variantKey);
+    const stored: VariantMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
+    await this.writes.run(paths.json, () => publishObject(paths, bytes, stored));
+    return stored;
+  }
+
+  async deleteImage(originalKey: string): Promise<number> {
+    const dir = this.originalDir(originalKey);
+    await mkdir(this.trashDir, { recursive: true });
+    // One rename makes the original and all variants vanish together; the slow recursive delete
+    // then happens out of sight. trash/ sits under dataDir so the rename stays on one filesystem.
+    const doomed = join(this.trashDir, `${originalKey}-${randomBytes(8).toString('hex')}`);
+    try {
+      await rename(dir, doomed);
+    } catch (error) {
+      if (isNotFound(error)) return 0;
+      throw error;
+    }
+    const removed = await countObjects(doomed);
+    await rm(doomed, { recursive: true, force: true });
+    return removed;
+  }
+
+  private originalDir(originalKey: string): string {
+    assertStorageKey(originalKey, 'originalKey');
+    return join(this.imagesDir, originalKey.slice(0, 2), originalKey.slice(2, 4), originalKey);
+  }
+
+  private originalPaths(originalKey: string): ObjectPaths {
+    const dir = this.originalDir(originalKey);
+    return { dir, bin: join(dir, 'original.bin'), json: join(dir, 'original.json') };
+  }
+
+  private variantPaths(originalKey: string, variantKey: string): ObjectPaths {
+    assertStorageKey(variantKey, 'variantKey');
+    const dir = join(this.originalDir(originalKey), 'variants');
+    return { dir, bin: join(dir, `${variantKey}.bin`), json: join(dir, `${variantKey}.json`) };
+  }
+
+  /** The meta, or null when the object is missing — including a meta whose data file is gone. */
+  private async readMetaOfExisting<M extends StoredMeta>(paths: ObjectPaths): Promise<M | null> {
+    const meta = await readMeta<M>(paths.json);
+    if (meta === null) return null;
+    const data = await stat(paths.bin).catch(nullIfNotFound);
+    return data === null ? null : meta;
+  }
+
+  private async openObject<M extends StoredMeta>(paths: ObjectPaths): Promise<StoredObject<M> | null> {
+    // A second try covers a concurrent rewrite landing between reading the meta and opening the data.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const meta = await readMeta<M>(paths.json);
+      if (meta === null) return null;
+      const handle = await open(paths.bin, 'r').catch(nullIfNotFound);
+      if (handle === null) return null;
+      let size: number;
+      try {
+        size = (await handle.stat()).size;
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+      // Streaming from the handle (not the path) keeps the bytes readable after a delete or rewrite.
+      if (size === meta.bytes) return { meta, body: handle.createReadStream({ autoClose: true }) };
+      await handle.close();
+    }
+    return null;
+  }
+}
+
+/**
+ * Writes data then meta. Two renames are not one atomic step, so concurrent writers in different
+ * processes can interleave into "meta of A, data of B". Each writer therefore checks its work after
+ * publishing its meta and publishes again when it is the one holding a mismatched pair: whichever
+ * writer renames its meta last ends up with a matching pair. Writers sharing this process are
+ * serialized by the caller and never get here concurrently.
+ */
+async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta): Promise<void> {
+  const json = JSON.stringify(meta);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(paths.dir, { recursive: true });
+      const dataFile = await TempFile.write(paths.dir, bytes);
+      try {
+        await dataFile.publishAs(paths.bin);
+        const metaFile = await TempFile.write(paths.dir, json);
+        try {
+          await metaFile.publishAs(paths.json);
+          if (await isSettled(dataFile, metaFile, paths)) return;
+        } finally {
+          await metaFile.dispose();
+        }
+      } finally {
+        await dataFile.dispose();
+      }
+    } catch (error) {
+      // A concurrent deleteImage moved the directory away mid-write: start over in a fresh one.
+      if (!isNotFound(error) || attempt >= MAX_PUBLISH_ATTEMPTS) throw error;
+    }
+    if (attempt >= MAX_PUBLISH_ATTEMPTS) {
+      throw new Error(`Gave up writing ${paths.bin} after ${attempt} attempts: other writers kept replacing it`);
+    }
+    // Random backoff so competing writers stop colliding in lockstep.
+    await sleep(Math.random() * 5 * attempt);
+  }
+}
+
+/**
+ * Whether this writer is done: its data file is still in place under its meta, or its meta has
+ * already been replaced — a later writer then owns the pair and runs this same check.
+ * Only the writer whose meta is current must republish, which keeps contention from snowballing.
+ */
+async function isSettled(dataFile: TempFile, metaFile: TempFile, paths: ObjectPaths): Promise<boolean> {
+  // 'gone' means a deleteImage ran after our meta was in place: the put did happen, before it.
+  if ((await metaFile.identityAt(paths.json)) !== 'same') return true;
+  return (await dataFile.identityAt(paths.bin)) !== 'replaced';
+}
+
+/** Parses a stored meta; null when missing or unreadable (e.g. torn by a crash), so the object gets refetched. */
+async function readMeta<M extends StoredMeta>(jsonPath: string): Promise<M | null> {
+  const text = await readFile(jsonPath, 'utf8').catch(nullIfNotFound);
+  if (text === null) return null;
+  try {
+    const meta: unknown = JSON.parse(text);
+    if (typeof meta !== 'object' || meta === null) return null;
+    const { bytes, etag } = meta as Partial<StoredMeta>;
+    return typeof bytes === 'number' && typeof etag === 'string' ? (meta as M) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Objects in an original's directory, counted by their meta files (a meta means a complete object). */
+async function countObjects(originalDir: string): Promise<number> {
+  const original = (await stat(join(originalDir, 'original.json')).catch(nullIfNotFound)) === null ? 0 : 1;
+  const variants = (await readdir(join(originalDir, 'variants')).catch(nullIfNotFound)) ?? [];
+  return original + variants.filter((name) => name.endsWith('.json')).length;
+}
+
+/** Strong HTTP ETag of the bytes: the quoted sha256 hex. */
+function etagOf(bytes: Buffer): string {
+  return `"${createHash('sha256').update(bytes).digest('hex')}"`;
+}
+
+function nullIfNotFound(error: unknown): null {
+  if (isNotFound(error)) return null;
+  throw error;
+}

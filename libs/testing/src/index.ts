@@ -1,0 +1,10 @@
+export {
+  startOriginServer,
+  contentTypeFor,
+  TINY_JPEG,
+  type OriginServer,
+  type OriginServerOptions,
+  type OriginHandler,
+} from './origin-server';
+export { TEST_REDIS_URL, uniquePrefix, deleteKeysWithPrefix, countKeysWithPrefix } from './redis-test-prefix';
+export { SHARED_FIXTURES_DIR, CORPUS_DIR, BENCH_PHOTOS_DIR, hasCorpus, readManifest, type ManifestRow } from './fixtures';

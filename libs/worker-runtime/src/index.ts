@@ -1,0 +1,1 @@
+export { startImageWorker, type RunningWorker } from './start-image-worker';
