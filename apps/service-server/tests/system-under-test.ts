@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@image-cloud/config';
+import { redisKeys } from '@image-cloud/job-queue';
 import { createLogger } from '@image-cloud/logger';
+import IORedis from 'ioredis';
 import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, startOriginServer, uniquePrefix } from '@image-cloud/testing';
 import { type RunningWorker, startImageWorker } from '@image-cloud/worker-runtime';
 import { type RunningServer, startServiceServer } from '../src/start-service-server';
@@ -16,7 +18,7 @@ export interface SystemUnderTest {
   request(path: string, init?: RequestInit): Promise<Response>;
   /** `/get_image?url=<origin path>&…` */
   getImage(originPath: string, params?: Record<string, string>, init?: RequestInit): Promise<Response>;
-  /** Jobs added to the sync-normal lane so far (counted by BullMQ's id sequence). */
+  /** Render jobs the workers have finished so far (each publishes one outcome notice). */
   jobsCreated(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -42,6 +44,11 @@ export async function startSystem(options: { name: string; fixturesDir?: string;
   const server = await startServiceServer(config, logger);
   const worker = await startImageWorker(config, logger);
 
+  const outcomes: string[] = [];
+  const subscriber = new IORedis(TEST_REDIS_URL);
+  subscriber.on('message', (_channel: string, message: string) => outcomes.push(message));
+  await subscriber.subscribe(redisKeys.outcomeChannel(prefix));
+
   const request = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
   return {
     config,
@@ -54,10 +61,12 @@ export async function startSystem(options: { name: string; fixturesDir?: string;
       return request(`/get_image?${query}`, init);
     },
     async jobsCreated() {
-      const client = await worker.workers[0].client;
-      return Number((await client.get(`${prefix}:sync-normal:id`)) ?? 0);
+      // Notices arrive asynchronously; give the last one a moment to land.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return outcomes.length;
     },
     async stop() {
+      subscriber.disconnect();
       await server.close();
       await worker.close(5_000);
       await origin.close();
