@@ -84,7 +84,7 @@ describe('delete_image', () => {
 
     const local = await system.getImage('/bytes/cached.jpg', { only_send_if_local: 'true', resize_width: '50' });
     expect(local.status).toBe(404);
-    expect((await local.json()).error).toBe('not_cached');
+    expect(((await local.json()) as { error: string }).error).toBe('not_cached');
 
     const again = await system.getImage('/bytes/cached.jpg', { resize_width: '50' });
     expect(again.status).toBe(200);

@@ -49,7 +49,7 @@ if (!hasCorpus()) {
       const response = await system.getImage(`/fixtures/${row.file}`, { resize_width: '200', resize_height: '200' });
       const expectedError = EXPECTED_ERRORS[row.file];
       if (expectedError) {
-        const body = await response.json();
+        const body = (await response.json()) as { error: string; message: string };
         expect({ status: response.status, error: body.error }).toEqual({ status: expectedError[0], error: expectedError[1] });
         expect(body.message.length).toBeGreaterThan(10);
         return;

@@ -158,7 +158,7 @@ describe('no_image, only_send_if_local, image_info', () => {
     system.origin.serveBytes('meta.png', await makeImage({ width: 320, height: 240, format: 'png' }), 'image/png');
     const response = await system.getImage('/bytes/meta.png', { no_image: 'true' });
     expect(response.status).toBe(200);
-    const info = await response.json();
+    const info = (await response.json()) as { bytes: number };
     expect(info).toMatchObject({ width: 320, height: 240, format: 'png', contentType: 'image/png', frames: 1 });
     expect(info.bytes).toBeGreaterThan(0);
     const local = await system.getImage('/bytes/meta.png', { only_send_if_local: 'true' });

@@ -1,0 +1,91 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '@image-cloud/config';
+import {
+  EXIT_CONFIG_ERROR,
+  type EmbeddedRedis,
+  ProcessSupervisor,
+  canPinCpus,
+  coresFor,
+  pinnedCommand,
+  redisAnswers,
+  startEmbeddedRedis,
+} from '@image-cloud/local-cluster';
+
+const log = (message: string) => process.stderr.write(`[launcher] ${message}\n`);
+
+/**
+ * `npm start`: the whole image cloud on one machine — Redis (embedded when none answers and
+ * REDIS_URL was not set), the ServiceServer, one pinned normal-lane worker per core and the
+ * big-lane worker(s). Ctrl-C or SIGTERM stops them all cleanly.
+ */
+async function main(): Promise<number> {
+  const config = loadConfig();
+  let redisUrl = config.redisUrl;
+  let embedded: EmbeddedRedis | undefined;
+  if (!(await redisAnswers(redisUrl))) {
+    if (config.redisUrlGiven) {
+      log(`no Redis answers at REDIS_URL=${redisUrl}. Start it, or unset REDIS_URL to let npm start run its own.`);
+      return 1;
+    }
+    const port = Number(new URL(redisUrl).port || 6379);
+    log(`no Redis answers at ${redisUrl}; starting an embedded redis-server on port ${port} (data in ${join(config.dataDir, 'redis')}).`);
+    embedded = await startEmbeddedRedis({ port, dataDir: config.dataDir });
+    redisUrl = embedded.url;
+  }
+
+  const cores = availableParallelism();
+  const pin = canPinCpus();
+  const node = process.execPath;
+  const dist = join(__dirname, '..');
+  const baseEnv = { ...process.env, REDIS_URL: redisUrl, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' };
+  const supervisor = new ProcessSupervisor(log);
+
+  supervisor.start({ name: 'service-server', command: node, args: [join(dist, 'service-server', 'main.js')], env: baseEnv });
+  const coresPerWorker = config.worker.concurrency;
+  for (let i = 0; i < config.worker.processes; i++) {
+    const cmd = pinnedCommand(node, [join(dist, 'image-worker', 'main.js')], pin ? coresFor(i, coresPerWorker, cores) : null);
+    supervisor.start({
+      name: `worker-normal-${i}`,
+      ...cmd,
+      // One libuv thread per job slot plus headroom for file I/O; libvips threads are set by the worker.
+      env: { ...baseEnv, WORKER_LANE: 'normal', UV_THREADPOOL_SIZE: String(Math.max(4, coresPerWorker * 2)) },
+    });
+  }
+  for (let i = 0; i < config.worker.bigProcesses; i++) {
+    supervisor.start({
+      name: `worker-big-${i}`,
+      command: node,
+      args: [join(dist, 'image-worker', 'main.js')],
+      env: { ...baseEnv, WORKER_LANE: 'big', UV_THREADPOOL_SIZE: '4' },
+    });
+  }
+  log(
+    `running: server on port ${config.port}, ${config.worker.processes} normal-lane worker(s)${pin ? ' pinned with taskset' : ''}, ` +
+      `${config.worker.bigProcesses} big-lane worker(s), Redis ${embedded ? 'embedded' : 'at ' + redisUrl}.`,
+  );
+
+  const shutdown = (signal: string) => {
+    log(`${signal}: stopping all processes.`);
+    void supervisor.stop();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  const code = await supervisor.stopped;
+  if (embedded) await embedded.stop();
+  log('stopped.');
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      log(`invalid configuration:\n${error.message}`);
+      process.exit(EXIT_CONFIG_ERROR);
+    }
+    log(`failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,49 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ERROR_CODES } from './error-codes';
+
+const README = resolve(__dirname, '../../../README.md');
+const DESIGN = resolve(__dirname, '../../../../shared/DESIGN.md');
+
+/** `| 404 | `origin_not_found`, `not_cached` | …` rows → [status, code] pairs. */
+function documentedCodes(markdown: string): Array<[number, string]> {
+  const pairs: Array<[number, string]> = [];
+  for (const line of markdown.split('\n')) {
+    const match = /^\|\s*([\d /]+?)\s*\|([^|]+)\|/.exec(line);
+    if (!match || !match[2].includes('`')) continue;
+    const statuses = match[1].split('/').map((s) => Number(s.trim()));
+    const codes = [...match[2].matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    for (const code of codes) {
+      const status = statuses.length === 1 ? statuses[0] : ERROR_CODES[code as keyof typeof ERROR_CODES]?.status;
+      if (status && statuses.includes(status)) pairs.push([status, code]);
+      else pairs.push([statuses[0], code]);
+    }
+  }
+  return pairs;
+}
+
+describe('error registry', () => {
+  it('matches the README error table, both ways', () => {
+    const documented = documentedCodes(readFileSync(README, 'utf8').split('### Errors')[1]);
+    expect(Object.fromEntries(documented.map(([status, code]) => [code, status]))).toEqual(
+      Object.fromEntries(Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status])),
+    );
+  });
+
+  it('contains every code of DESIGN.md with the same status', () => {
+    if (!existsSync(DESIGN)) {
+      process.stdout.write(`DESIGN.md check not run: ${DESIGN} is missing\n`);
+      return;
+    }
+    const documented = documentedCodes(readFileSync(DESIGN, 'utf8').split('**Errors**')[1].split('\n\n')[1]);
+    expect(documented.length).toBeGreaterThan(15);
+    for (const [status, code] of documented) {
+      expect({ code, status: ERROR_CODES[code as keyof typeof ERROR_CODES]?.status }).toEqual({ code, status });
+    }
+  });
+
+  it('marks exactly the transient failures retryable', () => {
+    const retryable = Object.entries(ERROR_CODES).filter(([, entry]) => entry.retryable).map(([code]) => code);
+    expect(retryable.sort()).toEqual(['internal_error', 'origin_error', 'origin_timeout', 'overloaded', 'processing_timeout', 'rate_limited', 'unavailable']);
+  });
+});

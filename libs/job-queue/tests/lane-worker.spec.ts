@@ -1,0 +1,109 @@
+import IORedis, { type Redis } from 'ioredis';
+import { type RenderJob, originalKeyOf, renderJobIdOf } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
+import type { Worker } from 'bullmq';
+import { FailureCache, OutcomeWaiter, RenderQueues, createBlockingConnection, createFailFastConnection, startLaneWorker } from '../src';
+
+let prefix: string;
+let producer: Redis;
+let workerConnection: Redis;
+let subscriber: Redis;
+let queues: RenderQueues;
+let waiter: OutcomeWaiter;
+let failures: FailureCache;
+let worker: Worker;
+const attempts = new Map<string, number>();
+const behaviour = new Map<string, () => Promise<void>>();
+
+function jobFor(url: string, lane: RenderJob['lane'] = 'sync-normal'): RenderJob {
+  return { url, originalKey: originalKeyOf(url), transform: null, variantKey: null, allowDownload: true, useAlternativeClouds: false, lane, enqueuedAt: Date.now() };
+}
+
+async function runToEnd(job: RenderJob): Promise<string> {
+  const jobId = await queues.enqueue(job);
+  return waiter.wait<string>({
+    jobId,
+    deadline: Date.now() + 10_000,
+    findResult: async () => null,
+    findFailure: () => failures.get(job.originalKey, jobId),
+    onDeadline: async () => new ImageCloudError('processing_timeout', 'deadline'),
+  });
+}
+
+beforeAll(async () => {
+  prefix = uniquePrefix('lane-worker');
+  producer = createFailFastConnection(TEST_REDIS_URL, 'spec-producer');
+  workerConnection = createBlockingConnection(TEST_REDIS_URL, 'spec-worker');
+  subscriber = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  queues = new RenderQueues({ connection: producer, prefix, asyncAttempts: 3 });
+  waiter = new OutcomeWaiter(subscriber, prefix, 200);
+  await waiter.start();
+  failures = new FailureCache(producer, prefix);
+  worker = startLaneWorker({
+    lane: 'sync-normal',
+    connection: workerConnection,
+    prefix,
+    concurrency: 1,
+    negativeCacheSeconds: 60,
+    process: async (job) => {
+      attempts.set(job.url, (attempts.get(job.url) ?? 0) + 1);
+      await behaviour.get(job.url)?.();
+    },
+  });
+  await worker.waitUntilReady();
+});
+
+afterAll(async () => {
+  await worker.close();
+  await queues.close();
+  await waiter.close();
+  for (const connection of [producer, workerConnection, subscriber]) connection.disconnect();
+  await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
+  expect(await countKeysWithPrefix(TEST_REDIS_URL, prefix)).toBe(0);
+});
+
+describe('lane worker', () => {
+  it('records a final failure for negative caching and does not retry it', async () => {
+    const job = jobFor('http://origin.test/missing.jpg');
+    behaviour.set(job.url, async () => {
+      throw new ImageCloudError('origin_not_found', 'The origin answered 404.');
+    });
+    await expect(runToEnd(job)).rejects.toMatchObject({ code: 'origin_not_found' });
+    expect(attempts.get(job.url)).toBe(1);
+    const remembered = await failures.get(job.originalKey, renderJobIdOf(job));
+    expect(remembered).toMatchObject({ code: 'origin_not_found', retryable: false });
+  });
+
+  it('reports a retryable failure to the waiting client at once', async () => {
+    const job = jobFor('http://origin.test/flaky.jpg');
+    behaviour.set(job.url, async () => {
+      throw new ImageCloudError('origin_error', 'The origin answered 503.');
+    });
+    await expect(runToEnd(job)).rejects.toMatchObject({ code: 'origin_error', retryable: true });
+  });
+
+  it('turns unexpected exceptions into internal_error without crashing', async () => {
+    const job = jobFor('http://origin.test/bug.jpg');
+    behaviour.set(job.url, async () => {
+      throw new TypeError('undefined is not a function');
+    });
+    await expect(runToEnd(job)).rejects.toMatchObject({ code: 'internal_error' });
+  });
+
+  it('runs one job for identical requests queued together', async () => {
+    const job = jobFor('http://origin.test/popular.jpg');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    behaviour.set(job.url, () => gate);
+    const ids = await Promise.all(Array.from({ length: 10 }, () => queues.enqueue(job)));
+    expect(new Set(ids).size).toBe(1);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(attempts.get(job.url)).toBe(1);
+  });
+
+  it('rejects a payload that breaks the contract before it reaches Redis', async () => {
+    await expect(queues.enqueue({ ...jobFor('http://origin.test/x.jpg'), originalKey: 'not-a-key' })).rejects.toThrow(/sha256/);
+  });
+});

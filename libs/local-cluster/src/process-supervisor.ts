@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+export interface ChildSpec {
+  /** Shown in the supervisor's messages, e.g. "worker-normal-0". */
+  name: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** Exit code our apps use for "the configuration is wrong": restarting will not help. */
+export const EXIT_CONFIG_ERROR = 2;
+
+const RESTART_DELAY_MS = 1_000;
+
+/**
+ * Runs the processes of a local cluster, restarts one that dies (a crashed worker is replaced, its
+ * jobs are recovered by BullMQ's stall check) and stops them all on request or on a config error.
+ */
+export class ProcessSupervisor {
+  private readonly children = new Map<string, ChildProcess>();
+  private stopping = false;
+  private resolveStopped!: (code: number) => void;
+  /** Resolves with the exit code the launcher should end with. */
+  readonly stopped = new Promise<number>((resolve) => (this.resolveStopped = resolve));
+
+  constructor(private readonly log: (message: string) => void) {}
+
+  start(spec: ChildSpec): void {
+    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: 'inherit' });
+    this.children.set(spec.name, child);
+    child.on('exit', (code, signal) => {
+      this.children.delete(spec.name);
+      if (this.stopping) {
+        if (this.children.size === 0) this.resolveStopped(0);
+        return;
+      }
+      if (code === EXIT_CONFIG_ERROR) {
+        this.log(`${spec.name} refused the configuration; stopping everything.`);
+        void this.stop().then(() => this.resolveStopped(EXIT_CONFIG_ERROR));
+        return;
+      }
+      this.log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting it in ${RESTART_DELAY_MS} ms.`);
+      setTimeout(() => {
+        if (!this.stopping) this.start(spec);
+      }, RESTART_DELAY_MS);
+    });
+  }
+
+  /** Sends SIGTERM to every child and resolves when all have exited (SIGKILL after `graceMs`). */
+  async stop(graceMs = 80_000): Promise<void> {
+    this.stopping = true;
+    const running = [...this.children.values()];
+    if (running.length === 0) {
+      this.resolveStopped(0);
+      return;
+    }
+    const exited = running.map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
+    for (const child of running) child.kill('SIGTERM');
+    const killer = setTimeout(() => running.forEach((child) => child.kill('SIGKILL')), graceMs);
+    killer.unref();
+    await Promise.all(exited);
+    clearTimeout(killer);
+  }
+}
