@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@image-cloud/config';
+import { EXIT_CONFIG_ERROR } from '@image-cloud/process-lifecycle';
 import {
-  EXIT_CONFIG_ERROR,
   type EmbeddedRedis,
   ProcessSupervisor,
   canPinCpus,

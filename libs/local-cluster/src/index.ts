@@ -1,3 +1,3 @@
 export { redisAnswers, startEmbeddedRedis, findRedisServer, REDIS_INSTALL_HINT, type EmbeddedRedis } from './embedded-redis';
 export { canPinCpus, coresFor, pinnedCommand } from './cpu-pinning';
-export { ProcessSupervisor, EXIT_CONFIG_ERROR, type ChildSpec } from './process-supervisor';
+export { ProcessSupervisor, type ChildSpec } from './process-supervisor';

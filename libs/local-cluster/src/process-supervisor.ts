@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { EXIT_CONFIG_ERROR } from '@image-cloud/process-lifecycle';
 
 export interface ChildSpec {
   /** Shown in the supervisor's messages, e.g. "worker-normal-0". */
@@ -7,9 +8,6 @@ export interface ChildSpec {
   args: string[];
   env: NodeJS.ProcessEnv;
 }
-
-/** Exit code our apps use for "the configuration is wrong": restarting will not help. */
-export const EXIT_CONFIG_ERROR = 2;
 
 const RESTART_DELAY_MS = 1_000;
 

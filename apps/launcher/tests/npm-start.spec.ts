@@ -1,0 +1,90 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decodeImage, makeImage } from '@image-cloud/imaging/testing';
+import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, startOriginServer, uniquePrefix } from '@image-cloud/testing';
+
+/** The built launcher as `npm start` runs it: real child processes, real Redis, real origin. */
+const ROOT = resolve(__dirname, '../../..');
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
+describe('npm start (the launcher)', () => {
+  let launcher: ChildProcess;
+  let origin: OriginServer;
+  let dataDir: string;
+  let output = '';
+  const prefix = uniquePrefix('launcher');
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['tools/build.mjs'], { cwd: ROOT });
+    dataDir = await mkdtemp(join(tmpdir(), 'launcher-'));
+    origin = await startOriginServer();
+    origin.serveBytes('photo.jpg', await makeImage({ width: 640, height: 480 }), 'image/jpeg');
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify({ allowPrivateOrigins: ['127.0.0.0/8'], worker: { processes: 2, bigProcesses: 1 } }));
+  }, 60_000);
+
+  afterAll(async () => {
+    if (launcher && launcher.exitCode === null) launcher.kill('SIGKILL');
+    await origin?.close();
+    await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts server and workers, serves a resized image, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    launcher = spawn(process.execPath, ['dist/launcher/main.js'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: join(dataDir, 'config.json'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    launcher.stdout!.on('data', (chunk) => (output += chunk));
+    launcher.stderr!.on('data', (chunk) => (output += chunk));
+
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, 20_000);
+    const url = encodeURIComponent(origin.url('/bytes/photo.jpg'));
+    const response = await fetch(`http://127.0.0.1:${port}/get_image?url=${url}&resize_width=200&resize_height=200`);
+    expect(response.status).toBe(200);
+    const decoded = await decodeImage(Buffer.from(await response.arrayBuffer()));
+    expect([decoded.format, decoded.width, decoded.height]).toEqual(['jpeg', 200, 150]);
+
+    expect(output).toMatch(/2 normal-lane worker\(s\)/);
+    expect(output.match(/"msg":"image worker started"/g)?.length).toBe(3);
+
+    launcher.kill('SIGTERM');
+    const [code] = await once(launcher, 'exit');
+    expect(code).toBe(0);
+    expect(output).toContain('[launcher] stopped.');
+  }, 60_000);
+
+  it('refuses a wrong setting with a message naming it', async () => {
+    const result = spawn(process.execPath, ['dist/launcher/main.js'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    result.stderr!.on('data', (chunk) => (stderr += chunk));
+    const [code] = await once(result, 'exit');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/environment variable PORT/);
+  }, 20_000);
+});

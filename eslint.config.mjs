@@ -1,0 +1,89 @@
+// Module boundaries as real rules: which lib may import which, and which external packages each
+// concern may touch (only imaging imports sharp, only the server imports express, util libs never
+// import bullmq or ioredis, the worker never imports express). Specs may also use test helpers.
+import tseslint from 'typescript-eslint';
+
+/** Internal dependencies each project may import (besides its own files). */
+const ALLOWED = {
+  'libs/errors': [],
+  'libs/contracts': [],
+  'libs/config': [],
+  'libs/logger': [],
+  'libs/storage': [],
+  'libs/imaging': ['contracts', 'errors'],
+  'libs/origin-fetch': ['errors'],
+  'libs/job-queue': ['contracts', 'errors'],
+  'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
+  'libs/image-service': ['contracts', 'errors', 'job-queue', 'storage'],
+  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'storage'],
+  'libs/process-lifecycle': ['config'],
+  'libs/local-cluster': ['process-lifecycle'],
+  'libs/testing': [],
+  'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage'],
+  'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'worker-runtime'],
+  'apps/launcher': ['config', 'local-cluster', 'process-lifecycle'],
+};
+
+/** What specs may import on top: the test helpers and the pieces they assemble a system from. */
+const SPEC_EXTRA = ['testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue'];
+
+const SPEC_EXTERNAL = ['ioredis', 'bullmq'];
+
+/** External packages and the only projects that may import them. */
+const EXTERNAL_OWNERS = {
+  sharp: ['libs/imaging'],
+  express: ['apps/service-server'],
+  got: ['libs/origin-fetch'],
+  bullmq: ['libs/job-queue', 'libs/worker-runtime'],
+  ioredis: ['libs/job-queue', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+};
+
+const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];
+
+function restrictedImports(project, allowed, isSpec) {
+  const forbiddenInternal = INTERNAL.filter((name) => !allowed.includes(name) && `libs/${name}` !== project);
+  // Specs talk to the real Redis and BullMQ, so they may use those clients directly.
+  const forbiddenExternal = Object.keys(EXTERNAL_OWNERS).filter(
+    (name) => !EXTERNAL_OWNERS[name].includes(project) && !(isSpec && SPEC_EXTERNAL.includes(name)),
+  );
+  return [
+    'error',
+    {
+      paths: [
+        ...forbiddenInternal.map((name) => ({ name: `@image-cloud/${name}`, message: `${project} may not depend on ${name} (see eslint.config.mjs).` })),
+        ...forbiddenExternal.map((name) => ({ name, message: `Only ${EXTERNAL_OWNERS[name].join(', ')} may import ${name}.` })),
+      ],
+      patterns: [
+        { group: ['@image-cloud/*/src', '@image-cloud/*/src/*'], message: 'Import a lib through its index, never its insides.' },
+        { group: ['../../*', '../../../*'], message: 'Relative imports may not leave the project; import the lib by its @image-cloud name.' },
+      ],
+    },
+  ];
+}
+
+const boundaries = Object.entries(ALLOWED).flatMap(([project, allowed]) => [
+  {
+    files: [`${project}/src/**/*.ts`],
+    ignores: [`${project}/src/**/*.spec.ts`],
+    rules: { 'no-restricted-imports': restrictedImports(project, allowed, false) },
+  },
+  {
+    files: [`${project}/src/**/*.spec.ts`, `${project}/tests/**/*.ts`],
+    rules: { 'no-restricted-imports': restrictedImports(project, [...allowed, ...SPEC_EXTRA], true) },
+  },
+]);
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'tmp/**', 'coverage/**', '.nx/**', '**/*.cjs', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // A stream declared before the closures that destroy it is assigned once, later.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+    },
+  },
+  ...boundaries,
+);

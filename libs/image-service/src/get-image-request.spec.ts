@@ -1,0 +1,55 @@
+import { parseGetImageRequest, parseGetThumbnailRequest } from './get-image-request';
+
+const url = 'https://shop.example/p.jpg';
+
+describe('parseGetImageRequest', () => {
+  it('applies the legacy defaults', () => {
+    expect(parseGetImageRequest({ url })).toEqual({ url, transform: null, noImage: false, onlySendIfLocal: false, useAlternativeClouds: false });
+    expect(parseGetImageRequest({ url, resize_width: '200' }).transform).toEqual({ width: 200, fit: 'inside', format: 'jpeg' });
+  });
+
+  it('maps keep_aspect_ratio and force_to_size to fits', () => {
+    expect(parseGetImageRequest({ url, resize_width: '2', resize_height: '3', keep_aspect_ratio: 'False' }).transform?.fit).toBe('fill');
+    expect(parseGetImageRequest({ url, resize_width: '2', resize_height: '3', force_to_size: '1' }).transform?.fit).toBe('pad');
+    expect(parseGetImageRequest({ url, resize_width: '2', resize_height: '3', force_to_size: 'true', keep_aspect_ratio: 'false' }).transform?.fit).toBe('pad');
+  });
+
+  it('accepts booleans as true/false/1/0 in any case, empty as the default', () => {
+    expect(parseGetImageRequest({ url, no_image: 'TRUE' }).noImage).toBe(true);
+    expect(parseGetImageRequest({ url, no_image: '0' }).noImage).toBe(false);
+    expect(parseGetImageRequest({ url, only_send_if_local: '' }).onlySendIfLocal).toBe(false);
+    expect(() => parseGetImageRequest({ url, no_image: 'yes' })).toThrow('Parameter "no_image" must be true, false, 1 or 0, but received "yes".');
+  });
+
+  it('accepts format aliases, any case', () => {
+    expect(parseGetImageRequest({ url, resize_width: '9', format_when_resize: 'JPG' }).transform?.format).toBe('jpeg');
+    expect(parseGetImageRequest({ url, resize_width: '9', format_when_resize: 'WebP' }).transform?.format).toBe('webp');
+  });
+
+  it('ignores format_when_resize without a resize (the original is returned untouched)', () => {
+    expect(parseGetImageRequest({ url, format_when_resize: 'png' }).transform).toBeNull();
+  });
+
+  it('names the parameter and the problem', () => {
+    expect(() => parseGetImageRequest({})).toThrow('Parameter "url" is required: the http(s) URL of the image.');
+    expect(() => parseGetImageRequest({ url: 'javascript:alert(1)' })).toThrow('Parameter "url" must use http or https, but uses "javascript".');
+    expect(() => parseGetImageRequest({ url, resize_width: '1.5' })).toThrow('Parameter "resize_width" must be a whole number from 1 to 10000, but received "1.5".');
+    expect(() => parseGetImageRequest({ url, resize_width: ['1', '2'] })).toThrow('Parameter "resize_width" was given more than once; give it once.');
+    expect(() => parseGetImageRequest({ url: { a: 'b' } })).toThrow('Parameter "url" must be a plain value.');
+  });
+
+  it('shortens long values quoted back in messages', () => {
+    expect(() => parseGetImageRequest({ url, resize_width: 'x'.repeat(500) })).toThrow(/"x{80}…"/);
+  });
+});
+
+describe('parseGetThumbnailRequest', () => {
+  it('makes a square JPEG box of a configured size', () => {
+    expect(parseGetThumbnailRequest({ url, size: '250' }, [200, 250]).transform).toEqual({ width: 250, height: 250, fit: 'inside', format: 'jpeg' });
+  });
+
+  it('refuses other sizes, naming the configured ones', () => {
+    expect(() => parseGetThumbnailRequest({ url, size: '300' }, [200, 250])).toThrow('Parameter "size" must be one of 200, 250, but received 300.');
+    expect(() => parseGetThumbnailRequest({ url }, [200, 250])).toThrow('Parameter "size" is required: one of 200, 250.');
+  });
+});

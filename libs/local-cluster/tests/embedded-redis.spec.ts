@@ -1,0 +1,40 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import IORedis from 'ioredis';
+import { findRedisServer, redisAnswers, startEmbeddedRedis } from '../src';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const describeWithRedis = findRedisServer() ? describe : describe.skip;
+
+describeWithRedis('startEmbeddedRedis', () => {
+  it('runs a private redis-server with AOF and noeviction, and stops it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'embedded-redis-'));
+    const port = await freePort();
+    const embedded = await startEmbeddedRedis({ port, dataDir });
+    try {
+      expect(await redisAnswers(embedded.url)).toBe(true);
+      const client = new IORedis(embedded.url);
+      expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await client.config('GET', 'dir')).toEqual(['dir', join(dataDir, 'redis')]);
+      client.disconnect();
+    } finally {
+      await embedded.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    expect(await redisAnswers(embedded.url, 300)).toBe(false);
+  });
+
+  it('says so when nothing answers', async () => {
+    expect(await redisAnswers(`redis://127.0.0.1:${await freePort()}`, 300)).toBe(false);
+  });
+});

@@ -1,0 +1,1 @@
+export { runServiceProcess, EXIT_CONFIG_ERROR, type ServiceProcess } from './run-service-process';
