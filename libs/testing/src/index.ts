@@ -8,3 +8,4 @@ export {
 } from './origin-server';
 export { TEST_REDIS_URL, uniquePrefix, deleteKeysWithPrefix, countKeysWithPrefix } from './redis-test-prefix';
 export { SHARED_FIXTURES_DIR, CORPUS_DIR, BENCH_PHOTOS_DIR, hasCorpus, readManifest, type ManifestRow } from './fixtures';
+export { freePort } from './free-port';
