@@ -31,7 +31,8 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
   const storage = new LocalDirectoryStorage({ dataDir: config.dataDir });
   const queues = new RenderQueues({ connection: redis, prefix: config.queuePrefix, asyncAttempts: config.worker.asyncAttempts });
   const waiter = new OutcomeWaiter(subscriber, config.queuePrefix, config.server.pollIntervalMs);
-  await waiter.start();
+  // Not awaited: the server listens (and answers 503) while Redis is still away.
+  waiter.start().catch((error: Error) => logger.warn('cannot subscribe to job outcomes', { error: error.message }));
   const failures = new FailureCache(redis, config.queuePrefix);
   const service = new ImageService({ storage, queues, waiter, failures, waitTimeoutMs: config.server.waitTimeoutMs });
 

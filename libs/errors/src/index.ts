@@ -1,4 +1,4 @@
-export { ERROR_CODES, type ErrorCode, isErrorCode } from './error-codes';
+export { ERROR_CODES, type ErrorCode, isErrorCode, isNegativelyCacheable } from './error-codes';
 export {
   ImageCloudError,
   type ImageCloudErrorOptions,

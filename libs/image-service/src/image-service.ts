@@ -1,5 +1,5 @@
 import { type Lane, type RenderJob, type Transform, originalKeyOf, renderJobIdOf, variantKeyOf } from '@image-cloud/contracts';
-import { ImageCloudError } from '@image-cloud/errors';
+import { ImageCloudError, isNegativelyCacheable } from '@image-cloud/errors';
 import { type FailureCache, type OutcomeWaiter, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
 import type { ImageStorage, OriginalMeta, StoredObject, VariantMeta } from '@image-cloud/storage';
 
@@ -100,8 +100,8 @@ export class ImageService {
     const jobId = renderJobIdOf(job);
     const { failures, queues, waiter } = this.deps;
     const remembered = await orUnavailable(() => failures.get(job.originalKey, jobId));
-    if (remembered && !remembered.retryable) throw remembered;
-    // A transient failure is never final: forget it and try again.
+    if (remembered && isNegativelyCacheable(remembered.code)) throw remembered;
+    // Any other failure is not final for the image: forget it and try again.
     if (remembered) await orUnavailable(() => failures.clear(job.originalKey, jobId));
 
     await queues.enqueue(job);

@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Lane, type RenderJob, renderJobIdOf, renderJobSchema } from '@image-cloud/contracts';
-import { ImageCloudError, toImageCloudError } from '@image-cloud/errors';
+import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import { FailureCache } from './failure-cache';
 import { publishOutcome } from './outcome-publisher';
 
@@ -43,7 +43,9 @@ export function startLaneWorker(options: LaneWorkerOptions): Worker {
       options.onJobEvent?.({ lane: options.lane, jobId, outcome: 'ok', durationMs: Date.now() - started });
     } catch (thrown) {
       const error = toImageCloudError(thrown);
-      const ttl = error.retryable ? TRANSIENT_FAILURE_SECONDS : options.negativeCacheSeconds;
+      // Final failures are remembered for the negative-cache time; the others only long enough to
+      // reach the clients already waiting (the server never serves those as final).
+      const ttl = isNegativelyCacheable(error.code) ? options.negativeCacheSeconds : TRANSIENT_FAILURE_SECONDS;
       await failures.record(payload.originalKey, jobId, error, ttl);
       await publishOutcome(options.connection, options.prefix, { jobId, ok: false, error: error.toJSON() });
       options.onJobEvent?.({ lane: options.lane, jobId, outcome: 'failed', error, durationMs: Date.now() - started });

@@ -38,6 +38,11 @@ export class OutcomeWaiter {
     private readonly pollIntervalMs: number,
   ) {}
 
+  /**
+   * Subscribes to outcome notices. Does not wait for Redis: a server may start before Redis is up
+   * (it answers 503 meanwhile); ioredis subscribes on connect and again after every reconnect.
+   * The promise resolves once subscribed, for callers that want to wait.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;

@@ -1,10 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { ImageCloudError, toImageCloudError } from '@image-cloud/errors';
+import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
 
-/** Errors a CDN may keep for a minute: final answers, and 503s that must not be amplified by refreshes. */
-const CACHEABLE_ERRORS = new Set(['origin_not_found', 'unsupported_format', 'image_corrupt', 'image_too_large', 'overloaded', 'unavailable']);
-/** DESIGN.md policy 5: overload answers are cacheable for at least a minute. */
+/** DESIGN.md policy 5: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
 const MIN_ERROR_MAX_AGE_SECONDS = 60;
 
 export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number): void {
@@ -12,9 +10,11 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
     res.destroy(error);
     return;
   }
-  const maxAge = error.status === 503 ? Math.max(MIN_ERROR_MAX_AGE_SECONDS, negativeCacheSeconds) : negativeCacheSeconds;
+  const isOverload = error.status === 503;
+  const maxAge = isOverload ? Math.max(MIN_ERROR_MAX_AGE_SECONDS, negativeCacheSeconds) : negativeCacheSeconds;
+  const cacheable = (isOverload || isNegativelyCacheable(error.code)) && maxAge > 0;
   res.status(error.status);
-  res.setHeader('Cache-Control', CACHEABLE_ERRORS.has(error.code) && maxAge > 0 ? `public, max-age=${maxAge}` : 'no-store');
+  res.setHeader('Cache-Control', cacheable ? `public, max-age=${maxAge}` : 'no-store');
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   else if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
   res.json(error.toBody());

@@ -10,12 +10,15 @@ export function healthRoutes(redis: Redis): Router {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
+    // Probes must see the current state: never cacheable, unlike the 503s of the image routes.
+    res.setHeader('Cache-Control', 'no-store');
     try {
       await redis.ping();
-    } catch (error) {
-      throw new ImageCloudError('unavailable', 'Redis does not answer; this server cannot take image requests.', { cause: error, retryAfterSeconds: 5 });
+    } catch {
+      const error = new ImageCloudError('unavailable', 'Redis does not answer; this server cannot take image requests.');
+      res.status(error.status).setHeader('Retry-After', '5').json(error.toBody());
+      return;
     }
-    res.setHeader('Cache-Control', 'no-store');
     res.json({ status: 'ready' });
   });
   return router;

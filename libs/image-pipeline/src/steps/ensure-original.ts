@@ -59,8 +59,10 @@ export async function ensureOriginal(state: PipelineState): Promise<void> {
     const lease = await deps.leases.tryAcquire(job.originalKey);
     if (lease) {
       try {
-        if (!(await deps.storage.getOriginalMeta(job.originalKey))) await download(state);
-        else continue;
+        // Another worker may have finished the download between our read and the lease.
+        const storedMeanwhile = await deps.storage.readOriginal(job.originalKey);
+        if (storedMeanwhile) state.original = storedMeanwhile;
+        else await download(state);
         return;
       } finally {
         await lease.release();
