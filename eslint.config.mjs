@@ -15,17 +15,18 @@ const ALLOWED = {
   'libs/job-queue': ['contracts', 'errors'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
   'libs/image-service': ['contracts', 'errors', 'job-queue', 'storage'],
-  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'storage'],
+  'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
+  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'render-sandbox', 'storage'],
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
   'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage'],
-  'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'worker-runtime'],
+  'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'process-lifecycle'],
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */
-const SPEC_EXTRA = ['testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue'];
+const SPEC_EXTRA = ['testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
 
 const SPEC_EXTERNAL = ['ioredis', 'bullmq'];
 

@@ -2,12 +2,17 @@
 // code and Lua scripts); tsconfig path aliases are resolved by esbuild at bundle time.
 import { build } from 'esbuild';
 
-const apps = ['service-server', 'image-worker', 'launcher'];
+const entries = {
+  'service-server/main': 'apps/service-server/src/main.ts',
+  'image-worker/main': 'apps/image-worker/src/main.ts',
+  'image-worker/render-child': 'apps/image-worker/src/render-child.ts',
+  'launcher/main': 'apps/launcher/src/main.ts',
+};
 await Promise.all(
-  apps.map((app) =>
+  Object.entries(entries).map(([out, entry]) =>
     build({
-      entryPoints: [`apps/${app}/src/main.ts`],
-      outfile: `dist/${app}/main.js`,
+      entryPoints: [entry],
+      outfile: `dist/${out}.js`,
       bundle: true,
       platform: 'node',
       target: 'node20',

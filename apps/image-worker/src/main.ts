@@ -12,7 +12,7 @@ runServiceProcess(
     const config = loadConfig();
     const logger = createLogger({ level: config.logLevel, name: 'image-worker', fields: { lane: config.workerLane } });
     const running = await startImageWorker(config, logger);
-    logger.info('image worker started', { lanes: running.lanes, concurrency: config.worker.concurrency });
+    logger.info('image worker started', { lane: running.size, concurrency: config.worker.concurrency });
     return { stop: () => running.close(SHUTDOWN_GRACE_MS) };
   },
   { forceExitMs: SHUTDOWN_GRACE_MS + 5_000 },

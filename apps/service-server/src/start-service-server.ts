@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { AppConfig } from '@image-cloud/config';
-import { ImageService } from '@image-cloud/image-service';
+import { ImageService, OverloadGuard } from '@image-cloud/image-service';
 import {
   FailureCache,
+  LaneLoad,
   OutcomeWaiter,
   RenderQueues,
   createBlockingConnection,
@@ -13,6 +14,9 @@ import {
 import type { Logger } from '@image-cloud/logger';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { createApp } from './create-app';
+
+/** Time in-flight requests get to finish on shutdown before their connections are cut. */
+const CLOSE_GRACE_MS = 8_000;
 
 export interface RunningServer {
   server: Server;
@@ -34,7 +38,8 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
   // Not awaited: the server listens (and answers 503) while Redis is still away.
   waiter.start().catch((error: Error) => logger.warn('cannot subscribe to job outcomes', { error: error.message }));
   const failures = new FailureCache(redis, config.queuePrefix);
-  const service = new ImageService({ storage, queues, waiter, failures, waitTimeoutMs: config.server.waitTimeoutMs });
+  const overload = new OverloadGuard(queues, new LaneLoad(redis, config.queuePrefix), config.server.overloadWaitMs);
+  const service = new ImageService({ storage, queues, waiter, failures, overload, waitTimeoutMs: config.server.waitTimeoutMs });
 
   const app = createApp({ config, service, redis, logger });
   const server = app.listen(config.port, config.host);
@@ -48,8 +53,15 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
     port,
     url: `http://127.0.0.1:${port}`,
     async close() {
+      // In-flight requests may finish; keep-alive connections are closed as soon as they turn idle.
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(force);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       await waiter.close();

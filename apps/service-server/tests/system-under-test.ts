@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type AppConfig, loadConfig } from '@image-cloud/config';
-import { redisKeys } from '@image-cloud/job-queue';
+import { type JobEvent, redisKeys } from '@image-cloud/job-queue';
 import { createLogger } from '@image-cloud/logger';
 import IORedis from 'ioredis';
 import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, startOriginServer, uniquePrefix } from '@image-cloud/testing';
@@ -13,26 +13,40 @@ export interface SystemUnderTest {
   config: AppConfig;
   origin: OriginServer;
   server: RunningServer;
+  /** The normal-lane worker and the big-lane worker. */
   worker: RunningWorker;
+  bigWorker: RunningWorker;
+  /** Every job event of both workers, in order. */
+  jobEvents: JobEvent[];
   /** GET/DELETE against the server; `path` includes the query string. */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** `/get_image?url=<origin path>&…` */
   getImage(originPath: string, params?: Record<string, string>, init?: RequestInit): Promise<Response>;
-  /** Render jobs the workers have finished so far (each publishes one outcome notice). */
+  /** Render jobs the workers have finished so far (each publishes one outcome notice; a reroute publishes none). */
   jobsCreated(): Promise<number>;
   stop(): Promise<void>;
 }
+
+/** Built by the suite's globalSetup (tools/jest-build-apps.cjs), as `npm start` builds it. */
+export const RENDER_CHILD_SCRIPT = resolve(__dirname, '../../../dist/image-worker/render-child.js');
 
 /**
  * The whole cloud in this process: a real origin on 127.0.0.1, the ServiceServer on port 0 and an
  * image worker, against the real Redis under a prefix of their own.
  */
-export async function startSystem(options: { name: string; fixturesDir?: string; config?: Record<string, unknown> }): Promise<SystemUnderTest> {
+export async function startSystem(options: {
+  name: string;
+  fixturesDir?: string;
+  config?: Record<string, unknown>;
+  /** Another Redis than the shared test one (fault tests run their own). */
+  redisUrl?: string;
+}): Promise<SystemUnderTest> {
+  const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const prefix = uniquePrefix(options.name);
   const dataDir = await mkdtemp(join(tmpdir(), `image-cloud-${options.name}-`));
   const origin = await startOriginServer({ fixturesDir: options.fixturesDir });
   const config = loadConfig(
-    { PORT: '0', HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' },
+    { PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, DATA_DIR: dataDir, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' },
     {
       allowPrivateOrigins: ['127.0.0.0/8'],
       server: { waitTimeoutMs: 15_000, pollIntervalMs: 200 },
@@ -42,10 +56,14 @@ export async function startSystem(options: { name: string; fixturesDir?: string;
   );
   const logger = createLogger({ level: 'silent', name: options.name });
   const server = await startServiceServer(config, logger);
-  const worker = await startImageWorker(config, logger);
+  const jobEvents: JobEvent[] = [];
+  const workerOptions = { renderChildScript: RENDER_CHILD_SCRIPT, onJobEvent: (event: JobEvent) => jobEvents.push(event) };
+  const worker = await startImageWorker(config, logger, workerOptions);
+  const bigWorker = await startImageWorker({ ...config, workerLane: 'big' }, logger, workerOptions);
 
   const outcomes: string[] = [];
-  const subscriber = new IORedis(TEST_REDIS_URL);
+  const subscriber = new IORedis(redisUrl, { maxRetriesPerRequest: null });
+  subscriber.on('error', () => undefined);
   subscriber.on('message', (_channel: string, message: string) => outcomes.push(message));
   await subscriber.subscribe(redisKeys.outcomeChannel(prefix));
 
@@ -55,6 +73,8 @@ export async function startSystem(options: { name: string; fixturesDir?: string;
     origin,
     server,
     worker,
+    bigWorker,
+    jobEvents,
     request,
     getImage(originPath, params = {}, init) {
       const query = new URLSearchParams({ url: origin.url(originPath), ...params });
@@ -69,8 +89,9 @@ export async function startSystem(options: { name: string; fixturesDir?: string;
       subscriber.disconnect();
       await server.close();
       await worker.close(5_000);
+      await bigWorker.close(5_000);
       await origin.close();
-      await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
+      await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
       await rm(dataDir, { recursive: true, force: true });
     },
   };

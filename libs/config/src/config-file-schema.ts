@@ -41,8 +41,10 @@ export const fetchSchema = z
 
 export const serverSchema = z
   .object({
-    /** How long a request waits for its job before answering 503/504. @defaultValue 30000 */
-    waitTimeoutMs: positiveInt.default(30_000),
+    /** How long a request waits for its job: room for 5 s in the normal lane and 60 s in the big one. @defaultValue 70000 */
+    waitTimeoutMs: positiveInt.default(70_000),
+    /** A miss whose estimated wait (queue ahead ÷ live slots × measured job time) exceeds this is answered 503 at once. @defaultValue 10000 */
+    overloadWaitMs: positiveInt.default(10_000),
     /** Fallback poll while waiting, in case a completion notice is missed. @defaultValue 500 */
     pollIntervalMs: positiveInt.default(500),
     /** Cache-Control max-age of images. @defaultValue 86400 */
@@ -64,6 +66,10 @@ export const workerSchema = z
     normalBudgetMs: positiveInt.default(5_000),
     /** Processing budget in the big lanes, in ms. @defaultValue 60000 */
     bigBudgetMs: positiveInt.default(60_000),
+    /** Originals with more pixels × frames go straight to the big lane. @defaultValue 25 000 000 */
+    bigLanePixels: positiveInt.default(25_000_000),
+    /** Originals with more bytes go straight to the big lane. @defaultValue 15 000 000 */
+    bigLaneBytes: positiveInt.default(15_000_000),
     /** Attempts for retryable failures (origin 5xx, timeouts) of prefetch jobs. @defaultValue 3 */
     asyncAttempts: positiveInt.default(3),
     /** JPEG/WebP/AVIF quality of rendered variants. @defaultValue 80 */

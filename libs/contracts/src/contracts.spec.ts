@@ -27,9 +27,11 @@ describe('keys and ids', () => {
   });
 
   it('makes BullMQ-safe job ids that differ for local-only jobs', () => {
-    const job = { originalKey: originalKeyOf(url), variantKey: null, allowDownload: true };
+    const job = { originalKey: originalKeyOf(url), variantKey: null, allowDownload: true, lane: 'sync-normal' as const };
     expect(renderJobIdOf(job)).not.toContain(':');
     expect(renderJobIdOf(job)).not.toBe(renderJobIdOf({ ...job, allowDownload: false }));
+    expect(renderJobIdOf(job)).not.toBe(renderJobIdOf({ ...job, lane: 'async-normal' }));
+    expect(renderJobIdOf(job)).toBe(renderJobIdOf({ ...job, lane: 'sync-big' }));
   });
 
   it('validates render job payloads', () => {

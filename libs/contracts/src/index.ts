@@ -1,4 +1,17 @@
-export { LANES, type Lane, type LaneSize, type LaneUrgency, laneOf, laneSize, RENDER_JOB_NAME } from './lanes';
+export {
+  LANES,
+  LANE_SIZES,
+  type Lane,
+  type LaneSize,
+  type LaneUrgency,
+  laneOf,
+  laneSize,
+  laneUrgency,
+  queueNameOf,
+  ASYNC_PRIORITY,
+  RENDER_JOB_NAME,
+  RerouteToBigLane,
+} from './lanes';
 export {
   OUTPUT_FORMATS,
   type OutputFormat,

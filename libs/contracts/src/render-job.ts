@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LANES } from './lanes';
+import { LANES, laneUrgency } from './lanes';
 import { transformSchema } from './transform';
 
 const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
@@ -30,8 +30,10 @@ export function resultKeyOf(job: Pick<RenderJob, 'originalKey' | 'variantKey'>):
 
 /**
  * Deterministic job id: identical requests share one job cluster-wide while it is queued or running.
- * BullMQ ids must not contain ':'.
+ * Sync and async jobs get different ids, so a client never waits behind a queued prefetch of the
+ * same image (the later of the two finds the result stored and ends at once). The id stays the
+ * same when a job moves from the normal to the big lane. BullMQ ids must not contain ':'.
  */
-export function renderJobIdOf(job: Pick<RenderJob, 'originalKey' | 'variantKey' | 'allowDownload'>): string {
-  return `${job.allowDownload ? 'r' : 'local'}-${resultKeyOf(job)}`;
+export function renderJobIdOf(job: Pick<RenderJob, 'originalKey' | 'variantKey' | 'allowDownload' | 'lane'>): string {
+  return `${laneUrgency(job.lane)}-${job.allowDownload ? 'r' : 'local'}-${resultKeyOf(job)}`;
 }

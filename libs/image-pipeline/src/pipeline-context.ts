@@ -1,6 +1,6 @@
-import type { RenderJob } from '@image-cloud/contracts';
+import type { Lane, RenderJob, Transform } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import type { ImageLimits, ImageProbe } from '@image-cloud/imaging';
+import type { ImageLimits, ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
 import type { ImageStorage, OriginalMeta } from '@image-cloud/storage';
 
 /** Downloads an original; the origin fetcher and the peer fetcher both fit. */
@@ -14,6 +14,16 @@ export interface DownloadLeases {
   isHeld(originalKey: string): Promise<boolean>;
 }
 
+/** Renders a variant; a RenderPool (killable child processes) in production. */
+export type Renderer = (bytes: Buffer, probe: ImageProbe, transform: Transform, options: RenderOptions) => Promise<RenderedVariant>;
+
+/** Originals over either threshold go straight to the big lane, without burning the normal budget first. */
+export interface BigLaneThresholds {
+  /** Width × height × frames. */
+  pixels: number;
+  bytes: number;
+}
+
 export interface RenderPipelineDeps {
   storage: ImageStorage;
   origin: OriginalSource;
@@ -22,6 +32,8 @@ export interface RenderPipelineDeps {
   leases: DownloadLeases;
   limits: ImageLimits;
   quality: number;
+  render: Renderer;
+  bigLane: BigLaneThresholds;
   /** How long to wait for another worker's download of the same original. @defaultValue 20000 */
   downloadWaitMs?: number;
 }
@@ -29,7 +41,7 @@ export interface RenderPipelineDeps {
 export interface RunOptions {
   /** Processing budget of the lane, in ms. */
   budgetMs: number;
-  lane: string;
+  lane: Lane;
   signal?: AbortSignal;
 }
 

@@ -3,6 +3,7 @@ import { checkDeadline, type PipelineState, type RenderPipelineDeps, type RunOpt
 import { ensureOriginal } from './steps/ensure-original';
 import { findExistingResult } from './steps/find-existing-result';
 import { renderAndStoreVariant } from './steps/render-and-store-variant';
+import { routeByHeader } from './steps/route-by-header';
 
 export interface RenderPipeline {
   /** Produces the job's result in storage, or throws an ImageCloudError. */
@@ -13,8 +14,9 @@ export interface RenderPipeline {
  * One render job, as a table of contents:
  * 1. find an already stored result (duplicate or retried job) → done
  * 2. ensure the original is stored (download once cluster-wide, probe header, check limits)
- * 3. start the processing budget
- * 4. render the variant (orient, resize, encode) and store it
+ * 3. route by header: obvious giants leave the normal lane now
+ * 4. start the processing budget
+ * 5. render the variant (orient, resize, encode; over budget → big lane) and store it
  */
 export function createRenderPipeline(deps: RenderPipelineDeps): RenderPipeline {
   return {
@@ -24,6 +26,7 @@ export function createRenderPipeline(deps: RenderPipelineDeps): RenderPipeline {
       if (state.done) return;
       await ensureOriginal(state);
       if (!job.transform) return;
+      routeByHeader(state);
       state.deadline = Date.now() + options.budgetMs;
       checkDeadline(state, 'rendering');
       await renderAndStoreVariant(state);

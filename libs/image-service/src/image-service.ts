@@ -1,6 +1,7 @@
 import { type Lane, type RenderJob, type Transform, originalKeyOf, renderJobIdOf, variantKeyOf } from '@image-cloud/contracts';
 import { ImageCloudError, isNegativelyCacheable } from '@image-cloud/errors';
 import { type FailureCache, type OutcomeWaiter, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
+import type { OverloadGuard } from './overload-guard';
 import type { ImageStorage, OriginalMeta, StoredObject, VariantMeta } from '@image-cloud/storage';
 
 export interface ImageServiceDeps {
@@ -8,6 +9,7 @@ export interface ImageServiceDeps {
   queues: RenderQueues;
   waiter: OutcomeWaiter;
   failures: FailureCache;
+  overload: OverloadGuard;
   /** How long a request waits for its job. */
   waitTimeoutMs: number;
 }
@@ -104,6 +106,7 @@ export class ImageService {
     // Any other failure is not final for the image: forget it and try again.
     if (remembered) await orUnavailable(() => failures.clear(job.originalKey, jobId));
 
+    await this.deps.overload.check(job.lane);
     await queues.enqueue(job);
     const object = await waiter.wait({
       jobId,
@@ -113,14 +116,14 @@ export class ImageService {
       reassure: async () => {
         await queues.enqueue(job);
       },
-      onDeadline: () => this.deadlineError(job.lane, jobId),
+      onDeadline: () => this.deadlineError(jobId),
       signal: options.signal,
     });
     return { object, cache: 'MISS' };
   }
 
-  private async deadlineError(lane: Lane, jobId: string): Promise<ImageCloudError> {
-    const state = await orUnavailable(() => this.deps.queues.queue(lane).getJobState(jobId));
+  private async deadlineError(jobId: string): Promise<ImageCloudError> {
+    const state = await this.deps.queues.jobState(jobId);
     if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {
       return new ImageCloudError('overloaded', 'The image cloud is busy and could not start this image in time; try again shortly.', {
         retryAfterSeconds: OVERLOADED_RETRY_AFTER_SECONDS,

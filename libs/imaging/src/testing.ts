@@ -94,3 +94,13 @@ export async function decodeImage(bytes: Buffer): Promise<DecodedImage> {
 export function isColorClose(actual: Rgb, expected: Rgb, tolerance = 40): boolean {
   return Math.abs(actual.r - expected.r) <= tolerance && Math.abs(actual.g - expected.g) <= tolerance && Math.abs(actual.b - expected.b) <= tolerance;
 }
+
+/**
+ * A photo-sized image of random noise: expensive to encode (nothing compresses), so it is the
+ * "pathologically slow render" of the lane tests.
+ */
+export async function makeNoiseImage(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}

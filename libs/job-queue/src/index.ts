@@ -1,9 +1,10 @@
 export { createBlockingConnection, createFailFastConnection, waitUntilReady, wrongEvictionPolicy } from './redis-connections';
-export { RenderQueues, type RenderQueuesOptions, defaultJobOptions } from './render-queues';
+export { RenderQueues, type RenderQueuesOptions, jobOptionsFor, createRenderQueue } from './render-queues';
 export { FailureCache } from './failure-cache';
 export { publishOutcome, type OutcomeNotice } from './outcome-publisher';
 export { OutcomeWaiter, type WaitOptions } from './outcome-waiter';
 export { RedisLease } from './redis-lease';
-export { startLaneWorker, type LaneWorkerOptions } from './lane-worker';
+export { startRenderWorker, type RenderWorkerOptions, type RunningRenderWorker, type JobEvent } from './render-worker';
+export { LaneLoad, type LaneCapacity, estimateWaitMs } from './lane-load';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';

@@ -3,4 +3,6 @@ export const redisKeys = {
   outcomeChannel: (prefix: string) => `${prefix}:outcomes`,
   failures: (prefix: string, originalKey: string) => `${prefix}:failures:${originalKey}`,
   downloadLock: (prefix: string, originalKey: string) => `${prefix}:lock:download:${originalKey}`,
+  laneWorkers: (prefix: string, size: string) => `${prefix}:lane-workers:${size}`,
+  laneStats: (prefix: string, size: string) => `${prefix}:lane-stats:${size}`,
 };

@@ -1,6 +1,18 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { LANES, type Lane, RENDER_JOB_NAME, type RenderJob, renderJobIdOf, renderJobSchema } from '@image-cloud/contracts';
+import {
+  ASYNC_PRIORITY,
+  LANE_SIZES,
+  type Lane,
+  type LaneSize,
+  RENDER_JOB_NAME,
+  type RenderJob,
+  laneSize,
+  laneUrgency,
+  queueNameOf,
+  renderJobIdOf,
+  renderJobSchema,
+} from '@image-cloud/contracts';
 import { orUnavailable } from './redis-unavailable';
 
 export interface RenderQueuesOptions {
@@ -10,10 +22,14 @@ export interface RenderQueuesOptions {
   asyncAttempts: number;
 }
 
-/** Job options per lane. Results live in storage, so finished jobs are removed at once and a later identical request makes a new job. */
-export function defaultJobOptions(lane: Lane, asyncAttempts: number): JobsOptions {
-  const isSync = lane.startsWith('sync-');
+/**
+ * Job options per lane. Sync jobs have no priority, so BullMQ serves them before every async job;
+ * async jobs are retried with backoff. Results live in storage, so finished jobs are removed at once.
+ */
+export function jobOptionsFor(lane: Lane, asyncAttempts: number): JobsOptions {
+  const isSync = laneUrgency(lane) === 'sync';
   return {
+    ...(isSync ? {} : { priority: ASYNC_PRIORITY }),
     attempts: isSync ? 1 : asyncAttempts,
     backoff: { type: 'exponential', delay: 1_000 },
     removeOnComplete: true,
@@ -21,27 +37,22 @@ export function defaultJobOptions(lane: Lane, asyncAttempts: number): JobsOption
   };
 }
 
-/** The producer side of the four lanes. */
-export class RenderQueues {
-  private readonly queues: Map<Lane, Queue>;
+export function createRenderQueue(size: LaneSize, connection: Redis, prefix: string): Queue {
+  const queue = new Queue(queueNameOf(size), { connection, prefix, streams: { events: { maxLen: 10_000 } } });
+  queue.on('error', () => undefined);
+  return queue;
+}
 
-  constructor(options: RenderQueuesOptions) {
-    this.queues = new Map(
-      LANES.map((lane) => [
-        lane,
-        new Queue(lane, {
-          connection: options.connection,
-          prefix: options.prefix,
-          defaultJobOptions: defaultJobOptions(lane, options.asyncAttempts),
-          streams: { events: { maxLen: 10_000 } },
-        }),
-      ]),
-    );
-    for (const queue of this.queues.values()) queue.on('error', () => undefined);
+/** The producer side of the four lanes (two queues, two priorities). */
+export class RenderQueues {
+  private readonly queues: Map<LaneSize, Queue>;
+
+  constructor(private readonly options: RenderQueuesOptions) {
+    this.queues = new Map(LANE_SIZES.map((size) => [size, createRenderQueue(size, options.connection, options.prefix)]));
   }
 
-  queue(lane: Lane): Queue {
-    return this.queues.get(lane)!;
+  queue(size: LaneSize): Queue {
+    return this.queues.get(size)!;
   }
 
   /**
@@ -51,13 +62,25 @@ export class RenderQueues {
   async enqueue(job: RenderJob): Promise<string> {
     const payload = renderJobSchema.parse(job);
     const jobId = renderJobIdOf(payload);
-    await orUnavailable(() => this.queue(payload.lane).add(RENDER_JOB_NAME, payload, { jobId }));
+    await orUnavailable(() =>
+      this.queue(laneSize(payload.lane)).add(RENDER_JOB_NAME, payload, { ...jobOptionsFor(payload.lane, this.options.asyncAttempts), jobId }),
+    );
     return jobId;
   }
 
-  /** Jobs waiting (not yet running) in a lane. */
+  /** Jobs of a lane not yet started. */
   async waitingCount(lane: Lane): Promise<number> {
-    return orUnavailable(() => this.queue(lane).getWaitingCount());
+    const queue = this.queue(laneSize(lane));
+    return orUnavailable(() => (laneUrgency(lane) === 'sync' ? queue.getWaitingCount() : queue.getPrioritizedCount()));
+  }
+
+  /** State of a job in either queue (it may have moved to the big lane), or null when it is gone. */
+  async jobState(jobId: string): Promise<string | null> {
+    for (const queue of this.queues.values()) {
+      const state = await orUnavailable(() => queue.getJobState(jobId));
+      if (state !== 'unknown') return state;
+    }
+    return null;
   }
 
   async close(): Promise<void> {

@@ -1,17 +1,24 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Worker } from 'bullmq';
 import type { AppConfig } from '@image-cloud/config';
-import { type Lane, laneOf } from '@image-cloud/contracts';
+import { type LaneSize } from '@image-cloud/contracts';
 import { createRenderPipeline, type DownloadLeases } from '@image-cloud/image-pipeline';
-import { configureSharp } from '@image-cloud/imaging';
-import { RedisLease, createBlockingConnection, redisKeys, startLaneWorker, wrongEvictionPolicy } from '@image-cloud/job-queue';
+import { type JobEvent, RedisLease, createBlockingConnection, redisKeys, startRenderWorker, wrongEvictionPolicy } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
+import { RenderPool } from '@image-cloud/render-sandbox';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 
+export interface ImageWorkerOptions {
+  /** Built render child script. @defaultValue render-child.js beside this bundle */
+  renderChildScript?: string;
+  onJobEvent?: (event: JobEvent) => void;
+}
+
 export interface RunningWorker {
-  lanes: Lane[];
-  workers: Worker[];
+  size: LaneSize;
+  /** Jobs and renders running now, and the most that ever ran at once in this process. */
+  stats(): { activeJobs: number; maxActiveJobs: number; activeRenders: number; maxActiveRenders: number };
   /** Stops taking jobs, lets running ones finish within `graceMs`, then disconnects. */
   close(graceMs?: number): Promise<void>;
 }
@@ -20,12 +27,12 @@ export interface RunningWorker {
 const ANY_ADDRESS = ['0.0.0.0/0', '::/0'];
 
 /**
- * Wires one image-worker process: storage, origin fetcher, download leases and the render pipeline,
- * consuming the sync lane of its size (normal or big).
+ * Wires one image-worker process for one lane size (WORKER_LANE): storage, origin fetcher,
+ * download leases, a pool of killable render children (one per job slot) and the render pipeline.
  */
-export async function startImageWorker(config: AppConfig, logger: Logger): Promise<RunningWorker> {
-  configureSharp({ threadsPerJob: 1 });
-  const connection = createBlockingConnection(config.redisUrl, `image-cloud:worker-${config.workerLane}`);
+export async function startImageWorker(config: AppConfig, logger: Logger, options: ImageWorkerOptions = {}): Promise<RunningWorker> {
+  const size = config.workerLane;
+  const connection = createBlockingConnection(config.redisUrl, `image-cloud:worker-${size}`);
   connection.on('error', (error) => logger.debug('redis connection error', { error: error.message }));
 
   const policy = await wrongEvictionPolicy(connection);
@@ -35,17 +42,14 @@ export async function startImageWorker(config: AppConfig, logger: Logger): Promi
   }
 
   const storage = new LocalDirectoryStorage({ dataDir: config.dataDir });
-  const fetcherOptions = {
-    ...config.fetch,
-    maxBytes: config.limits.maxSourceBytes,
-  };
+  const fetcherOptions = { ...config.fetch, maxBytes: config.limits.maxSourceBytes };
   const origin = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: [...config.allowPrivateOrigins] });
   const peerFetcher = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: ANY_ADDRESS });
   const peers = config.peers.map((peer) => ({
     url: peer,
     source: {
-      fetch: (url: string, options?: { signal?: AbortSignal }) =>
-        peerFetcher.fetch(`${peer.replace(/\/$/, '')}/get_image?url=${encodeURIComponent(url)}&only_send_if_local=true`, options),
+      fetch: (url: string, fetchOptions?: { signal?: AbortSignal }) =>
+        peerFetcher.fetch(`${peer.replace(/\/$/, '')}/get_image?url=${encodeURIComponent(url)}&only_send_if_local=true`, fetchOptions),
     },
   }));
 
@@ -54,6 +58,15 @@ export async function startImageWorker(config: AppConfig, logger: Logger): Promi
     tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, redisKeys.downloadLock(config.queuePrefix, originalKey), leaseTtlMs),
     isHeld: (originalKey) => RedisLease.isHeld(connection, redisKeys.downloadLock(config.queuePrefix, originalKey)),
   };
+
+  // One render child per job slot: concurrency never exceeds the cores this process owns.
+  const renderPool = new RenderPool({
+    childScript: options.renderChildScript ?? join(__dirname, 'render-child.js'),
+    size: config.worker.concurrency,
+    onChildReplaced: (reason) => logger.info('render child replaced', { reason }),
+  });
+  await renderPool.ready();
+
   const pipeline = createRenderPipeline({
     storage,
     origin,
@@ -61,39 +74,45 @@ export async function startImageWorker(config: AppConfig, logger: Logger): Promi
     leases,
     limits: { maxPixels: config.limits.maxPixels, maxFrames: config.limits.maxFrames },
     quality: config.worker.quality,
+    render: (bytes, probe, transform, renderOptions) => renderPool.render(bytes, probe, transform, renderOptions),
+    bigLane: { pixels: config.worker.bigLanePixels, bytes: config.worker.bigLaneBytes },
     downloadWaitMs: leaseTtlMs,
   });
 
-  const size = config.workerLane;
   const budgetMs = size === 'big' ? config.worker.bigBudgetMs : config.worker.normalBudgetMs;
-  const lanes: Lane[] = [laneOf('sync', size)];
-  const workers = lanes.map((lane) =>
-    startLaneWorker({
-      lane,
-      connection,
-      prefix: config.queuePrefix,
-      concurrency: config.worker.concurrency,
-      negativeCacheSeconds: config.server.negativeCacheSeconds,
-      process: (job, context) => pipeline.run(job, { budgetMs, lane: size, signal: context.signal }),
-      onJobEvent: (event) =>
-        logger.debug('job finished', {
-          lane: event.lane,
-          outcome: event.outcome,
-          durationMs: event.durationMs,
-          ...(event.error ? { code: event.error.code, reason: event.error.message } : {}),
-        }),
-      onError: (error) => logger.warn('worker error', { error: error.message }),
-    }),
-  );
-  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  const worker = await startRenderWorker({
+    size,
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: config.worker.concurrency,
+    negativeCacheSeconds: config.server.negativeCacheSeconds,
+    asyncAttempts: config.worker.asyncAttempts,
+    process: (job) => pipeline.run(job, { budgetMs, lane: job.lane }),
+    onJobEvent: (event) => {
+      options.onJobEvent?.(event);
+      logger.debug('job finished', {
+        lane: event.lane,
+        outcome: event.outcome,
+        durationMs: event.durationMs,
+        ...(event.rerouteReason ? { reason: event.rerouteReason } : {}),
+        ...(event.error ? { code: event.error.code, reason: event.error.message } : {}),
+      });
+    },
+    onError: (error) => logger.warn('worker error', { error: error.message }),
+  });
 
   return {
-    lanes,
-    workers,
+    size,
+    stats: () => {
+      const jobs = worker.stats();
+      const renders = renderPool.stats;
+      return { activeJobs: jobs.active, maxActiveJobs: jobs.maxActive, activeRenders: renders.active, maxActiveRenders: renders.maxActive };
+    },
     async close(graceMs = 30_000) {
-      const closing = Promise.all(workers.map((worker) => worker.close()));
-      const finished = await Promise.race([closing.then(() => true), sleep(graceMs, undefined, { ref: false }).then(() => false)]);
-      if (!finished) await Promise.all(workers.map((worker) => worker.close(true)));
+      const closing = worker.close().then(() => true);
+      const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
+      if (!finished) await worker.close(true);
+      await renderPool.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };

@@ -1,18 +1,28 @@
-import { probeImage, renderVariant } from '@image-cloud/imaging';
+import { RerouteToBigLane, laneSize } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import { probeImage } from '@image-cloud/imaging';
 import type { PipelineState } from '../pipeline-context';
 
-/** Resizes and encodes the variant within what is left of the budget, then stores it. */
+/**
+ * Resizes and encodes the variant within what is left of the budget, then stores it. In the
+ * normal lane, running over the budget moves the job to the big lane (the renderer has already
+ * stopped the work and freed the slot).
+ */
 export async function renderAndStoreVariant(state: PipelineState): Promise<void> {
   const { job, deps, options } = state;
   if (!job.transform || !job.variantKey || !state.original) return;
   const original = state.original;
   const probe = original.probe ?? (await probeImage(original.bytes, deps.limits));
   const remainingMs = Math.max(1, (state.deadline ?? Date.now() + options.budgetMs) - Date.now());
-  const variant = await renderVariant(original.bytes, probe, job.transform, {
-    limits: deps.limits,
-    quality: deps.quality,
-    timeoutMs: remainingMs,
-  });
+  let variant;
+  try {
+    variant = await deps.render(original.bytes, probe, job.transform, { limits: deps.limits, quality: deps.quality, timeoutMs: remainingMs });
+  } catch (error) {
+    if (error instanceof ImageCloudError && error.code === 'processing_timeout' && laneSize(options.lane) === 'normal') {
+      throw new RerouteToBigLane('budget');
+    }
+    throw error;
+  }
   await deps.storage.putVariant(job.originalKey, job.variantKey, variant.bytes, {
     contentType: variant.contentType,
     width: variant.width,
@@ -20,7 +30,7 @@ export async function renderAndStoreVariant(state: PipelineState): Promise<void>
     format: variant.format,
     frames: variant.frames,
     createdAt: new Date().toISOString(),
-    lane: options.lane,
+    lane: laneSize(options.lane),
   });
   state.done = true;
 }

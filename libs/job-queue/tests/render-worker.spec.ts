@@ -2,8 +2,7 @@ import IORedis, { type Redis } from 'ioredis';
 import { type RenderJob, originalKeyOf, renderJobIdOf } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
-import type { Worker } from 'bullmq';
-import { FailureCache, OutcomeWaiter, RenderQueues, createBlockingConnection, createFailFastConnection, startLaneWorker } from '../src';
+import { FailureCache, OutcomeWaiter, RenderQueues, type RunningRenderWorker, createBlockingConnection, createFailFastConnection, startRenderWorker } from '../src';
 
 let prefix: string;
 let producer: Redis;
@@ -12,7 +11,8 @@ let subscriber: Redis;
 let queues: RenderQueues;
 let waiter: OutcomeWaiter;
 let failures: FailureCache;
-let worker: Worker;
+let worker: RunningRenderWorker;
+const order: string[] = [];
 const attempts = new Map<string, number>();
 const behaviour = new Map<string, () => Promise<void>>();
 
@@ -40,18 +40,19 @@ beforeAll(async () => {
   waiter = new OutcomeWaiter(subscriber, prefix, 200);
   await waiter.start();
   failures = new FailureCache(producer, prefix);
-  worker = startLaneWorker({
-    lane: 'sync-normal',
+  worker = await startRenderWorker({
+    size: 'normal',
     connection: workerConnection,
     prefix,
     concurrency: 1,
     negativeCacheSeconds: 60,
+    asyncAttempts: 3,
     process: async (job) => {
+      order.push(job.url);
       attempts.set(job.url, (attempts.get(job.url) ?? 0) + 1);
       await behaviour.get(job.url)?.();
     },
   });
-  await worker.waitUntilReady();
 });
 
 afterAll(async () => {
@@ -63,7 +64,7 @@ afterAll(async () => {
   expect(await countKeysWithPrefix(TEST_REDIS_URL, prefix)).toBe(0);
 });
 
-describe('lane worker', () => {
+describe('render worker', () => {
   it('records a final failure for negative caching and does not retry it', async () => {
     const job = jobFor('http://origin.test/missing.jpg');
     behaviour.set(job.url, async () => {
@@ -101,6 +102,28 @@ describe('lane worker', () => {
     release();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(attempts.get(job.url)).toBe(1);
+  });
+
+  it('takes every waiting sync job before any async job, and never runs two jobs at once', async () => {
+    const blocker = jobFor('http://origin.test/blocker.jpg');
+    let release!: () => void;
+    behaviour.set(blocker.url, () => new Promise<void>((resolve) => (release = resolve)));
+    await queues.enqueue(blocker);
+    while (!order.includes(blocker.url)) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    const asyncJobs = Array.from({ length: 20 }, (_, i) => jobFor(`http://origin.test/prefetch-${i}.jpg`, 'async-normal'));
+    for (const job of asyncJobs) await queues.enqueue(job);
+    const syncJobs = Array.from({ length: 3 }, (_, i) => jobFor(`http://origin.test/wanted-${i}.jpg`));
+    for (const job of syncJobs) await queues.enqueue(job);
+    expect(await queues.waitingCount('async-normal')).toBe(20);
+    expect(await queues.waitingCount('sync-normal')).toBe(3);
+
+    const start = order.length;
+    release();
+    while (order.length < start + 23) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(order.slice(start, start + 3)).toEqual(syncJobs.map((job) => job.url));
+    expect(order.slice(start + 3).every((url) => url.includes('prefetch'))).toBe(true);
+    expect(worker.stats().maxActive).toBe(1);
   });
 
   it('rejects a payload that breaks the contract before it reaches Redis', async () => {

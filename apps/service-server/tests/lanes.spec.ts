@@ -1,0 +1,120 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { originalKeyOf } from '@image-cloud/contracts';
+import { decodeImage, makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
+import { RenderQueues, createFailFastConnection } from '@image-cloud/job-queue';
+import { TEST_REDIS_URL } from '@image-cloud/testing';
+import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
+
+/** Lanes, the 5-second rule and sync-before-async, against real workers, render children and Redis. */
+
+describe('one job per core, sync before async, the budget rule', () => {
+  let system: SystemUnderTest;
+
+  beforeAll(async () => {
+    system = await startSystem({
+      name: 'lanes',
+      config: { worker: { concurrency: 1, normalBudgetMs: 300, bigLanePixels: 20_000_000 } },
+    });
+    system.origin.serveBytes('heavy.jpg', await makeNoiseImage(3000, 3000), 'image/jpeg');
+    system.origin.serveBytes('small.jpg', await makeImage({ width: 400, height: 300 }), 'image/jpeg');
+    system.origin.serveBytes('small-2.jpg', await makeImage({ width: 400, height: 300 }), 'image/jpeg');
+    system.origin.serveBytes('giant.png', await makeImage({ width: 5000, height: 4500, format: 'png' }), 'image/png');
+    // Warm the originals so the timings below measure processing, not downloads.
+    for (const path of ['/bytes/heavy.jpg', '/bytes/small.jpg', '/bytes/small-2.jpg']) await bodyOf(await system.getImage(path));
+  }, 60_000);
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('moves an image over the normal budget to the big lane, frees the normal slot, and still answers', async () => {
+    const events = system.jobEvents.length;
+    const finished: string[] = [];
+    const heavy = system.getImage('/bytes/heavy.jpg', { resize_width: '2800', format_when_resize: 'webp' }).then(async (response) => {
+      finished.push('heavy');
+      return { response, body: await bodyOf(response) };
+    });
+    await sleep(100);
+    const small = system.getImage('/bytes/small.jpg', { resize_width: '100' }).then(async (response) => {
+      finished.push('small');
+      return { response, body: await bodyOf(response) };
+    });
+
+    const [heavyResult, smallResult] = await Promise.all([heavy, small]);
+    expect(finished).toEqual(['small', 'heavy']);
+    expect(smallResult.response.headers.get('x-lane')).toBe('normal');
+    expect(heavyResult.response.status).toBe(200);
+    expect(heavyResult.response.headers.get('x-lane')).toBe('big');
+    expect(await decodeImage(heavyResult.body)).toMatchObject({ format: 'webp', width: 2800, height: 2800 });
+
+    const rerouted = system.jobEvents.slice(events).find((event) => event.outcome === 'rerouted');
+    expect(rerouted).toMatchObject({ lane: 'sync-normal', rerouteReason: 'budget' });
+    // Really stopped: the normal-lane job gave up its slot right after its budget.
+    expect(rerouted!.durationMs).toBeLessThan(1_500);
+  }, 60_000);
+
+  it('sends an obvious giant to the big lane from its header, without burning the normal budget', async () => {
+    const events = system.jobEvents.length;
+    const response = await system.getImage('/bytes/giant.png', { resize_width: '300' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-lane')).toBe('big');
+    await bodyOf(response);
+    const rerouted = system.jobEvents.slice(events).find((event) => event.outcome === 'rerouted');
+    expect(rerouted).toMatchObject({ rerouteReason: 'header' });
+  }, 30_000);
+
+  it('serves a waiting client before a backlog of prefetch jobs', async () => {
+    let prefetchesServed = 0;
+    system.origin.route('/slow-prefetch', async (_req, res) => {
+      await sleep(100);
+      prefetchesServed++;
+      res.writeHead(200, { 'content-type': 'image/jpeg' }).end(await makeImage({ width: 64, height: 64 }));
+    });
+    const producer = createFailFastConnection(TEST_REDIS_URL, 'lanes-spec');
+    const queues = new RenderQueues({ connection: producer, prefix: system.config.queuePrefix, asyncAttempts: 1 });
+    try {
+      for (let i = 0; i < 40; i++) {
+        const url = system.origin.url(`/slow-prefetch?i=${i}`);
+        await queues.enqueue({ url, originalKey: originalKeyOf(url), transform: null, variantKey: null, allowDownload: true, useAlternativeClouds: false, lane: 'async-normal', enqueuedAt: Date.now() });
+      }
+      await sleep(150);
+      const started = Date.now();
+      const response = await system.getImage('/bytes/small-2.jpg', { resize_width: '120' });
+      expect(response.status).toBe(200);
+      await bodyOf(response);
+      // It waited for the prefetch already running, not behind the other ~38.
+      expect(prefetchesServed).toBeLessThanOrEqual(4);
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      await queues.queue('normal').obliterate({ force: true });
+      await queues.close();
+      producer.disconnect();
+    }
+  }, 30_000);
+
+  it('never ran more than one job or render at a time in the one-core worker', () => {
+    expect(system.worker.stats().maxActiveJobs).toBe(1);
+    expect(system.worker.stats().maxActiveRenders).toBe(1);
+  });
+});
+
+describe('a worker owning two cores', () => {
+  let system: SystemUnderTest;
+
+  beforeAll(async () => {
+    system = await startSystem({ name: 'two-slots', config: { worker: { concurrency: 2 } } });
+    for (let i = 0; i < 12; i++) system.origin.serveBytes(`p${i}.jpg`, await makeImage({ width: 1600, height: 1200 }), 'image/jpeg');
+  }, 30_000);
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('runs at most two jobs at once, and does use both (instrumented)', async () => {
+    const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => system.getImage(`/bytes/p${i}.jpg`, { resize_width: '200' })));
+    expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
+    await Promise.all(responses.map(bodyOf));
+    expect(system.worker.stats().maxActiveJobs).toBe(2);
+    expect(system.worker.stats().maxActiveRenders).toBeLessThanOrEqual(2);
+  }, 30_000);
+});

@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeImage } from '@image-cloud/imaging/testing';
+import { findRedisServer } from '@image-cloud/local-cluster';
+import { freePort } from '@image-cloud/testing';
+import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
+
+/** Redis goes away and comes back: 503 `unavailable` fast, cached images still served, recovery without help. */
+
+let port: number;
+let redis: ChildProcess | undefined;
+let system: SystemUnderTest;
+
+async function startRedis(): Promise<void> {
+  redis = spawn(findRedisServer()!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    try {
+      const socket = await import('node:net').then((net) => net.connect(port, '127.0.0.1'));
+      await once(socket, 'connect');
+      socket.destroy();
+      return;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function stopRedis(): Promise<void> {
+  if (!redis || redis.exitCode !== null) return;
+  const exited = once(redis, 'exit');
+  redis.kill('SIGKILL');
+  await exited;
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  await startRedis();
+  system = await startSystem({ name: 'redis-outage', redisUrl: `redis://127.0.0.1:${port}` });
+  system.origin.serveBytes('before.jpg', await makeImage({ width: 300, height: 200 }), 'image/jpeg');
+  system.origin.serveBytes('during.jpg', await makeImage({ width: 300, height: 200 }), 'image/jpeg');
+  system.origin.serveBytes('after.jpg', await makeImage({ width: 300, height: 200 }), 'image/jpeg');
+}, 30_000);
+
+afterAll(async () => {
+  await system?.stop();
+  await stopRedis();
+});
+
+it('answers 503 unavailable fast while Redis is down, serves cached images, and recovers by itself', async () => {
+  const before = await system.getImage('/bytes/before.jpg', { resize_width: '100' });
+  expect(before.status).toBe(200);
+  await bodyOf(before);
+
+  await stopRedis();
+
+  const started = Date.now();
+  const during = await system.getImage('/bytes/during.jpg', { resize_width: '100' });
+  expect(Date.now() - started).toBeLessThan(1_000);
+  expect(during.status).toBe(503);
+  expect(await during.json()).toMatchObject({ error: 'unavailable' });
+  expect(during.headers.get('retry-after')).toBeTruthy();
+  expect(during.headers.get('cache-control')).toMatch(/max-age=(6\d|[7-9]\d|\d{3,})/);
+
+  const cached = await system.getImage('/bytes/before.jpg', { resize_width: '100' });
+  expect(cached.status).toBe(200);
+  expect(cached.headers.get('x-cache')).toBe('HIT');
+  await bodyOf(cached);
+  expect((await system.request('/readyz')).status).toBe(503);
+  expect((await system.request('/healthz')).status).toBe(200);
+
+  await startRedis();
+
+  // Connections come back by themselves; workers announce themselves again on their next heartbeat.
+  const until = Date.now() + 20_000;
+  let status = 0;
+  while (Date.now() < until) {
+    const response = await system.getImage('/bytes/after.jpg', { resize_width: '100' });
+    status = response.status;
+    await bodyOf(response);
+    if (status === 200) break;
+    await sleep(500);
+  }
+  expect(status).toBe(200);
+  expect((await system.request('/readyz')).status).toBe(200);
+}, 60_000);

@@ -1,0 +1,2 @@
+export { RenderPool, type RenderPoolOptions } from './render-pool';
+export { serveRenderRequests } from './serve-render-requests';

@@ -1,0 +1,22 @@
+import type { Transform } from '@image-cloud/contracts';
+import type { SerializedError } from '@image-cloud/errors';
+import type { ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
+
+/** Parent → child: render one variant. */
+export interface RenderRequestMessage {
+  id: number;
+  bytes: Uint8Array;
+  probe: ImageProbe;
+  transform: Transform;
+  options: RenderOptions;
+}
+
+/** Child → parent: the variant, or the error it failed with. */
+export type RenderReplyMessage =
+  | { id: number; ok: true; variant: Omit<RenderedVariant, 'bytes'> & { bytes: Uint8Array } }
+  | { id: number; ok: false; error: SerializedError };
+
+/** Child → parent once sharp is loaded and configured. */
+export interface ChildReadyMessage {
+  ready: true;
+}

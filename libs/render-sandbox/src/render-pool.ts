@@ -1,0 +1,159 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import type { Transform } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import type { ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
+import type { RenderReplyMessage, RenderRequestMessage } from './render-messages';
+
+export interface RenderPoolOptions {
+  /** Built script whose body calls serveRenderRequests(). */
+  childScript: string;
+  /** Renders at once: one child per slot. */
+  size: number;
+  /**
+   * Extra time after the budget before the child is killed. libvips' own timeout is cooperative
+   * and counts whole seconds; the kill is the backstop for operations that ignore it.
+   * @defaultValue 250
+   */
+  killGraceMs?: number;
+  /** libvips threads per render. @defaultValue 1 */
+  threadsPerRender?: number;
+  onChildReplaced?: (reason: 'budget' | 'crash') => void;
+}
+
+interface Slot {
+  child: ChildProcess;
+  ready: Promise<void>;
+  busy: boolean;
+}
+
+/**
+ * A fixed set of render child processes. A render that overruns its budget is really stopped: its
+ * child is SIGKILLed (freeing the core) and a fresh one takes the slot. A child that crashes on a
+ * hostile image takes only that render down.
+ */
+export class RenderPool {
+  private readonly slots: Slot[];
+  private readonly waiting: Array<() => void> = [];
+  private nextId = 1;
+  private closed = false;
+  private activeRenders = 0;
+  private maxActiveRenders = 0;
+
+  constructor(private readonly options: RenderPoolOptions) {
+    this.slots = Array.from({ length: options.size }, () => this.spawnSlot());
+  }
+
+  /** Renders running now, and the most that ever ran at once (instrumentation for policy 1). */
+  get stats(): { active: number; maxActive: number; size: number } {
+    return { active: this.activeRenders, maxActive: this.maxActiveRenders, size: this.slots.length };
+  }
+
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => slot.ready));
+  }
+
+  async render(bytes: Buffer, probe: ImageProbe, transform: Transform, options: RenderOptions): Promise<RenderedVariant> {
+    const slot = await this.acquire();
+    this.activeRenders++;
+    this.maxActiveRenders = Math.max(this.maxActiveRenders, this.activeRenders);
+    try {
+      await slot.ready;
+      return await this.renderIn(slot, { id: this.nextId++, bytes, probe, transform, options }, options.timeoutMs);
+    } finally {
+      this.activeRenders--;
+      this.release(slot);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.child.exitCode !== null || slot.child.signalCode !== null) return;
+        const exited = once(slot.child, 'exit');
+        slot.child.kill('SIGTERM');
+        await exited;
+      }),
+    );
+  }
+
+  private renderIn(slot: Slot, request: RenderRequestMessage, budgetMs: number): Promise<RenderedVariant> {
+    return new Promise<RenderedVariant>((resolve, reject) => {
+      const { child } = slot;
+      const onMessage = (reply: RenderReplyMessage) => {
+        if (!('id' in reply) || reply.id !== request.id) return;
+        cleanup();
+        if (reply.ok) resolve({ ...reply.variant, bytes: Buffer.from(reply.variant.bytes.buffer, reply.variant.bytes.byteOffset, reply.variant.bytes.byteLength) });
+        else reject(ImageCloudError.fromJSON(reply.error));
+      };
+      const onExit = () => {
+        cleanup();
+        this.replace(slot, 'crash');
+        reject(new ImageCloudError('internal_error', 'The image renderer crashed on this image.'));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        this.replace(slot, 'budget');
+        reject(new ImageCloudError('processing_timeout', `Rendering the image took longer than its ${budgetMs} ms budget and was stopped.`));
+      }, budgetMs + (this.options.killGraceMs ?? 250));
+      const cleanup = () => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send(request);
+    });
+  }
+
+  private spawnSlot(): Slot {
+    const child = fork(this.options.childScript, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, RENDER_THREADS: String(this.options.threadsPerRender ?? 1) },
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { ready?: boolean }) => {
+        if (message.ready) {
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) => reject(new Error(`render child exited with code ${code} before it was ready`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+    ready.catch(() => undefined);
+    return { child, ready, busy: false };
+  }
+
+  /** Kills a child (if still alive) and puts a fresh one in its slot. */
+  private replace(slot: Slot, reason: 'budget' | 'crash'): void {
+    slot.child.removeAllListeners('message');
+    if (slot.child.exitCode === null && slot.child.signalCode === null) slot.child.kill('SIGKILL');
+    this.options.onChildReplaced?.(reason);
+    if (this.closed) return;
+    const fresh = this.spawnSlot();
+    slot.child = fresh.child;
+    slot.ready = fresh.ready;
+  }
+
+  private async acquire(): Promise<Slot> {
+    for (;;) {
+      const free = this.slots.find((slot) => !slot.busy);
+      if (free) {
+        free.busy = true;
+        return free;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private release(slot: Slot): void {
+    slot.busy = false;
+    this.waiting.shift()?.();
+  }
+}

@@ -1,0 +1,28 @@
+import { toImageCloudError } from '@image-cloud/errors';
+import { configureSharp, renderVariant } from '@image-cloud/imaging';
+import type { ChildReadyMessage, RenderReplyMessage, RenderRequestMessage } from './render-messages';
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The body of a render child process: renders one request at a time for its parent, which kills
+ * and replaces it when a render overruns its budget. Exits when the parent goes away.
+ */
+export function serveRenderRequests(): void {
+  if (!process.send) throw new Error('serveRenderRequests must run in a child process started with an IPC channel');
+  configureSharp({ threadsPerJob: Number(process.env['RENDER_THREADS'] ?? 1) });
+  process.on('message', async (message: RenderRequestMessage) => {
+    let reply: RenderReplyMessage;
+    try {
+      const variant = await renderVariant(asBuffer(message.bytes), message.probe, message.transform, message.options);
+      reply = { id: message.id, ok: true, variant };
+    } catch (error) {
+      reply = { id: message.id, ok: false, error: toImageCloudError(error).toJSON() };
+    }
+    process.send!(reply);
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send({ ready: true } satisfies ChildReadyMessage);
+}

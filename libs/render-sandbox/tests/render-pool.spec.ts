@@ -1,0 +1,60 @@
+import { resolve } from 'node:path';
+import type { Transform } from '@image-cloud/contracts';
+import { probeImage } from '@image-cloud/imaging';
+import { decodeImage, makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
+import { RenderPool } from '../src';
+
+const CHILD = resolve(__dirname, '../../../dist/image-worker/render-child.js');
+const limits = { maxPixels: 50_000_000, maxFrames: 300 };
+const small: Transform = { width: 100, fit: 'inside', format: 'jpeg' };
+
+describe('RenderPool', () => {
+  let pool: RenderPool;
+  const replaced: string[] = [];
+
+  beforeAll(async () => {
+    pool = new RenderPool({ childScript: CHILD, size: 2, onChildReplaced: (reason) => replaced.push(reason) });
+    await pool.ready();
+  });
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('renders in a child process', async () => {
+    const bytes = await makeImage({ width: 400, height: 200 });
+    const variant = await pool.render(bytes, await probeImage(bytes, limits), small, { limits, quality: 80, timeoutMs: 5000 });
+    expect(await decodeImage(variant.bytes)).toMatchObject({ format: 'jpeg', width: 100, height: 50 });
+  });
+
+  it('never runs more renders at once than it has slots', async () => {
+    const bytes = await makeImage({ width: 1200, height: 900 });
+    const probe = await probeImage(bytes, limits);
+    await Promise.all(Array.from({ length: 8 }, () => pool.render(bytes, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
+    expect(pool.stats.maxActive).toBe(2);
+    expect(pool.stats.active).toBe(0);
+  });
+
+  it('really stops a render over budget: kills its child, and the slot serves the next image', async () => {
+    const heavy = await makeNoiseImage(3000, 3000);
+    const started = Date.now();
+    await expect(
+      pool.render(heavy, await probeImage(heavy, limits), { width: 2800, fit: 'inside', format: 'webp' }, { limits, quality: 80, timeoutMs: 200 }),
+    ).rejects.toMatchObject({ code: 'processing_timeout', status: 504 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(replaced).toContain('budget');
+
+    const bytes = await makeImage({ width: 300, height: 300 });
+    const probe = await probeImage(bytes, limits);
+    const variants = await Promise.all([1, 2].map(() => pool.render(bytes, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
+    expect(variants.map((v) => v.width)).toEqual([100, 100]);
+  });
+
+  it('passes the image errors of the child through', async () => {
+    const bytes = await makeImage({ width: 600, height: 400 });
+    const truncated = bytes.subarray(0, Math.floor(bytes.length / 2));
+    await expect(pool.render(truncated, await probeImage(truncated, limits), small, { limits, quality: 80, timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'image_corrupt',
+    });
+  });
+});
