@@ -7,6 +7,7 @@ import {
   ProcessSupervisor,
   canPinCpus,
   coresFor,
+  nicedCommand,
   pinnedCommand,
   redisAnswers,
   startEmbeddedRedis,
@@ -53,10 +54,10 @@ async function main(): Promise<number> {
     });
   }
   for (let i = 0; i < config.worker.bigProcesses; i++) {
+    // Big-lane workers are niced: on shared cores a flood of giants takes only the CPU the normal lane leaves.
     supervisor.start({
       name: `worker-big-${i}`,
-      command: node,
-      args: [join(dist, 'image-worker', 'main.js')],
+      ...nicedCommand(node, [join(dist, 'image-worker', 'main.js')]),
       env: { ...baseEnv, WORKER_LANE: 'big', UV_THREADPOOL_SIZE: '4' },
     });
   }

@@ -21,3 +21,9 @@ export function pinnedCommand(command: string, args: string[], cores: number[] |
   if (!cores) return { command, args };
   return { command: 'taskset', args: ['--cpu-list', cores.join(','), command, ...args] };
 }
+
+/** The command line that runs `command args` at a lower CPU priority where `nice` exists (Linux, macOS). */
+export function nicedCommand(command: string, args: string[], niceness = 10): { command: string; args: string[] } {
+  if (process.platform === 'win32') return { command, args };
+  return { command: 'nice', args: ['-n', String(niceness), command, ...args] };
+}

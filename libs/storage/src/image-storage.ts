@@ -15,6 +15,8 @@ export interface OriginalMeta {
   frames: number;
   /** EXIF orientation 1–8 when present. */
   orientation?: number;
+  /** Whether the image has an alpha channel (so rendering needs no second look at the header). */
+  hasAlpha?: boolean;
   fetchedAt: string;
   originEtag?: string;
   originLastModified?: string;

@@ -1,8 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+
+/** The repository root: the nearest folder above this file (source or bundle) holding nx.json. */
+function repositoryRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'nx.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 /** `../shared/fixtures` beside the repository; CI always has it, a plain clone does not. */
-export const SHARED_FIXTURES_DIR = resolve(__dirname, '../../../../shared/fixtures');
+export const SHARED_FIXTURES_DIR = resolve(repositoryRoot(), '..', 'shared', 'fixtures');
 export const CORPUS_DIR = join(SHARED_FIXTURES_DIR, 'images');
 export const BENCH_PHOTOS_DIR = join(SHARED_FIXTURES_DIR, 'bench-photos');
 

@@ -33,6 +33,7 @@ async function download(state: PipelineState): Promise<void> {
     format: probe.format,
     frames: probe.frames,
     ...(probe.orientation ? { orientation: probe.orientation } : {}),
+    hasAlpha: probe.hasAlpha,
     fetchedAt: new Date().toISOString(),
     ...(etag ? { originEtag: etag } : {}),
     ...(lastModified ? { originLastModified: lastModified } : {}),

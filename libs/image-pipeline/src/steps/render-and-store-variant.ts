@@ -1,7 +1,22 @@
 import { RerouteToBigLane, laneSize } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import { probeImage } from '@image-cloud/imaging';
+import { ACCEPTED_FORMATS, type AcceptedFormat, type ImageProbe, probeImage } from '@image-cloud/imaging';
+import type { OriginalMeta } from '@image-cloud/storage';
 import type { PipelineState } from '../pipeline-context';
+
+/** The header facts stored with the original, so the render path need not decode the header again. */
+function probeFromMeta(meta: OriginalMeta): ImageProbe | null {
+  if (meta.hasAlpha === undefined || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) return null;
+  return {
+    format: meta.format as AcceptedFormat,
+    contentType: meta.contentType,
+    width: meta.width,
+    height: meta.height,
+    frames: meta.frames,
+    ...(meta.orientation ? { orientation: meta.orientation } : {}),
+    hasAlpha: meta.hasAlpha,
+  };
+}
 
 /**
  * Resizes and encodes the variant within what is left of the budget, then stores it. In the
@@ -12,7 +27,7 @@ export async function renderAndStoreVariant(state: PipelineState): Promise<void>
   const { job, deps, options } = state;
   if (!job.transform || !job.variantKey || !state.original) return;
   const original = state.original;
-  const probe = original.probe ?? (await probeImage(original.bytes, deps.limits));
+  const probe = original.probe ?? probeFromMeta(original.meta) ?? (await probeImage(original.bytes, deps.limits));
   const remainingMs = Math.max(1, (state.deadline ?? Date.now() + options.budgetMs) - Date.now());
   let variant;
   try {

@@ -1,0 +1,54 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** Linux reports process CPU time in clock ticks of 1/100 s. */
+const TICKS_PER_SECOND = 100;
+
+function processes(): Array<{ pid: number; args: string; seconds: number }> {
+  const list: Array<{ pid: number; args: string; seconds: number }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name.
+      list.push({ pid: Number(entry), args, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return list;
+}
+
+/** CPU seconds used so far by every process on the machine, by pid, with a role from its command line. */
+function snapshot(): Map<number, { role: string; seconds: number }> {
+  const result = new Map<number, { role: string; seconds: number }>();
+  for (const { pid, args, seconds } of processes()) {
+    const role = args.includes('render-child')
+      ? 'render children'
+      : args.includes('image-worker')
+        ? 'worker parents (queue, I/O)'
+        : args.includes('service-server')
+          ? 'service-server'
+          : args.includes('redis-server')
+            ? 'redis-server'
+            : args.includes('dist/bench/')
+              ? 'load generator (this process)'
+              : null;
+    if (role) result.set(pid, { role, seconds });
+  }
+  return result;
+}
+
+/** Measures CPU seconds per process role while `work` runs (Linux /proc, 10 ms resolution). */
+export async function cpuByRole<T>(work: () => Promise<T>): Promise<{ result: T; cpu: Map<string, number> }> {
+  const before = snapshot();
+  const result = await work();
+  const after = snapshot();
+  const cpu = new Map<string, number>();
+  for (const [pid, { role, seconds }] of after) {
+    const used = seconds - (before.get(pid)?.seconds ?? 0);
+    cpu.set(role, (cpu.get(role) ?? 0) + used);
+  }
+  return { result, cpu };
+}
