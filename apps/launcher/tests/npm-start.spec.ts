@@ -38,7 +38,14 @@ describe('npm start (the launcher)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (launcher && launcher.exitCode === null) launcher.kill('SIGKILL');
+    // The launcher leads its own process group: whatever happened, nothing it started survives the test.
+    if (launcher?.pid) {
+      try {
+        process.kill(-launcher.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await origin?.close();
     await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
     await rm(dataDir, { recursive: true, force: true });
@@ -50,6 +57,7 @@ describe('npm start (the launcher)', () => {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: join(dataDir, 'config.json'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     launcher.stdout!.on('data', (chunk) => (output += chunk));
     launcher.stderr!.on('data', (chunk) => (output += chunk));
@@ -62,6 +70,8 @@ describe('npm start (the launcher)', () => {
     expect([decoded.format, decoded.width, decoded.height]).toEqual(['jpeg', 200, 150]);
 
     expect(output).toMatch(/2 normal-lane worker\(s\)/);
+    const until = Date.now() + 20_000;
+    while ((output.match(/"msg":"image worker started"/g)?.length ?? 0) < 3 && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
     expect(output.match(/"msg":"image worker started"/g)?.length).toBe(3);
 
     launcher.kill('SIGTERM');
@@ -69,6 +79,33 @@ describe('npm start (the launcher)', () => {
     expect(code).toBe(0);
     expect(output).toContain('[launcher] stopped.');
   }, 60_000);
+
+  it('takes its server and workers down with it when it is killed outright', async () => {
+    const port = await freePort();
+    const victim = spawn(process.execPath, ['dist/launcher/main.js'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: join(dataDir, 'config.json'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, 20_000);
+      victim.kill('SIGKILL');
+      const until = Date.now() + 15_000;
+      let serving = true;
+      while (serving && Date.now() < until) {
+        serving = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);
+        if (serving) await new Promise((done) => setTimeout(done, 200));
+      }
+      expect(serving).toBe(false);
+    } finally {
+      try {
+        process.kill(-victim.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 40_000);
 
   it('refuses a wrong setting with a message naming it', async () => {
     const result = spawn(process.execPath, ['dist/launcher/main.js'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -25,7 +25,9 @@ export class ProcessSupervisor {
   constructor(private readonly log: (message: string) => void) {}
 
   start(spec: ChildSpec): void {
-    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: 'inherit' });
+    // The IPC channel is only a lifeline: a child whose launcher dies (even by SIGKILL) sees it
+    // disconnect and shuts down instead of lingering as an orphan.
+    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.children.set(spec.name, child);
     child.on('exit', (code, signal) => {
       this.children.delete(spec.name);

@@ -29,6 +29,8 @@ export function runServiceProcess(name: string, start: () => Promise<ServiceProc
       };
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
+      // Started by the launcher with an IPC channel: when the launcher goes away, so do we.
+      if (process.send) process.on('disconnect', () => shutdown('launcher exited'));
     },
     (error: unknown) => {
       if (error instanceof ConfigError) {
