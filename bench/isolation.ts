@@ -4,6 +4,7 @@ import { startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './lib/cluster';
 import { percentile, runLoad } from './lib/load';
 import { printTable } from './lib/table';
+import { runBenchmark } from './lib/run-benchmark';
 
 /**
  * Isolation (issue 3): p50/p99 of small-image misses alone, and while 5% of the requests are big
@@ -71,10 +72,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

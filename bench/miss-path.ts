@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { photoOrigin, rawSharp, systemMissPath } from './lib/miss-path-run';
 import { printTable } from './lib/table';
+import { runBenchmark } from './lib/run-benchmark';
 
 /**
  * Miss-path throughput vs raw sharp, same run (issue 3): images/s through the whole system
@@ -42,10 +43,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { photoOrigin, systemMissPath } from './lib/miss-path-run';
 import { printTable } from './lib/table';
+import { runBenchmark } from './lib/run-benchmark';
 
 /**
  * The data behind policy 1 (issue 3): the same workers, the same miss-path load, once with one job
@@ -29,10 +30,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

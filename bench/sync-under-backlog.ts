@@ -6,6 +6,7 @@ import { TEST_REDIS_URL, startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './lib/cluster';
 import { percentile, runLoad } from './lib/load';
 import { printTable } from './lib/table';
+import { runBenchmark } from './lib/run-benchmark';
 
 /**
  * Sync under async backlog (issue 3): p99 of get_image misses with 10 000 prefetch jobs queued vs
@@ -61,10 +62,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark(main);
