@@ -20,13 +20,15 @@ const ALLOWED = {
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
-  'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage'],
+  'libs/tenant-auth': [],
+  'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'process-lifecycle'],
+  'apps/cli': ['tenant-auth'],
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */
-const SPEC_EXTRA = ['testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
+const SPEC_EXTRA = ['tenant-auth', 'testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
 
 const SPEC_EXTERNAL = ['ioredis', 'bullmq'];
 

@@ -7,6 +7,7 @@ const entries = {
   'image-worker/main': 'apps/image-worker/src/main.ts',
   'image-worker/render-child': 'apps/image-worker/src/render-child.ts',
   'launcher/main': 'apps/launcher/src/main.ts',
+  'cli/main': 'apps/cli/src/main.ts',
 };
 await Promise.all(
   Object.entries(entries).map(([out, entry]) =>

@@ -2,7 +2,10 @@ import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '@image-cloud/config';
 import type { ImageService } from '@image-cloud/image-service';
+import type { TenantRateLimiter } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
+import type { TenantDirectory } from '@image-cloud/tenant-auth';
+import { authenticate } from './http/authenticate';
 import { errorHandler, notFound } from './http/error-response';
 import { requestLog } from './http/request-log';
 import { alternativeCloudsRoutes } from './routes/alternative-clouds-routes';
@@ -14,17 +17,23 @@ export interface AppDeps {
   service: ImageService;
   redis: Redis;
   logger: Logger;
+  tenants: TenantDirectory;
+  limiter: TenantRateLimiter;
 }
 
 /** Every route of the ServiceServer, in order. */
-export function createApp({ config, service, redis, logger }: AppDeps): Express {
+export function createApp({ config, service, redis, logger, tenants, limiter }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  // Image GETs also accept signed URLs (browsers); everything else needs a token.
+  const auth = { directory: tenants, signingKeys: config.signingKeys, limiter, logger, signedPaths: ['/get_image', '/get_thumbnail', '/image_info'] };
+
   app.use(requestLog(logger));
   app.use(healthRoutes(redis));
+  app.use(['/get_image', '/get_thumbnail', '/image_info', '/delete_image', '/alternative_clouds'], authenticate(auth));
   app.use(imageRoutes(service, config));
   app.use(alternativeCloudsRoutes(config.peers));
   app.use(notFound);

@@ -6,6 +6,7 @@ import { ImageService, OverloadGuard } from '@image-cloud/image-service';
 import {
   FailureCache,
   LaneLoad,
+  TenantRateLimiter,
   OutcomeWaiter,
   RenderQueues,
   createBlockingConnection,
@@ -13,6 +14,7 @@ import {
 } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
+import { TenantDirectory } from '@image-cloud/tenant-auth';
 import { createApp } from './create-app';
 
 /** Time in-flight requests get to finish on shutdown before their connections are cut. */
@@ -41,7 +43,9 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
   const overload = new OverloadGuard(queues, new LaneLoad(redis, config.queuePrefix), config.server.overloadWaitMs);
   const service = new ImageService({ storage, queues, waiter, failures, overload, waitTimeoutMs: config.server.waitTimeoutMs });
 
-  const app = createApp({ config, service, redis, logger });
+  const tenants = new TenantDirectory(config.tenants);
+  const limiter = new TenantRateLimiter(redis, config.queuePrefix);
+  const app = createApp({ config, service, redis, logger, tenants, limiter });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

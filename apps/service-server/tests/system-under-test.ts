@@ -40,6 +40,8 @@ export async function startSystem(options: {
   config?: Record<string, unknown>;
   /** Another Redis than the shared test one (fault tests run their own). */
   redisUrl?: string;
+  /** Collects every log line of server and workers at debug level. */
+  logLines?: string[];
 }): Promise<SystemUnderTest> {
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const prefix = uniquePrefix(options.name);
@@ -54,7 +56,10 @@ export async function startSystem(options: {
       ...options.config,
     },
   );
-  const logger = createLogger({ level: 'silent', name: options.name });
+  const logLines = options.logLines;
+  const logger = logLines
+    ? createLogger({ level: 'debug', name: options.name, write: (line) => logLines.push(line) })
+    : createLogger({ level: 'silent', name: options.name });
   const server = await startServiceServer(config, logger);
   const jobEvents: JobEvent[] = [];
   const workerOptions = { renderChildScript: RENDER_CHILD_SCRIPT, onJobEvent: (event: JobEvent) => jobEvents.push(event) };

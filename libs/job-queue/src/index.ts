@@ -8,3 +8,4 @@ export { startRenderWorker, type RenderWorkerOptions, type RunningRenderWorker, 
 export { LaneLoad, type LaneCapacity, estimateWaitMs } from './lane-load';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
+export { TenantRateLimiter, type RateDecision } from './tenant-rate-limiter';

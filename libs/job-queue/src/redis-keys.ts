@@ -5,4 +5,5 @@ export const redisKeys = {
   downloadLock: (prefix: string, originalKey: string) => `${prefix}:lock:download:${originalKey}`,
   laneWorkers: (prefix: string, size: string) => `${prefix}:lane-workers:${size}`,
   laneStats: (prefix: string, size: string) => `${prefix}:lane-stats:${size}`,
+  rateBucket: (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`,
 };

@@ -1,0 +1,70 @@
+import type { Request, RequestHandler } from 'express';
+import { ImageCloudError } from '@image-cloud/errors';
+import type { TenantRateLimiter } from '@image-cloud/job-queue';
+import type { Logger } from '@image-cloud/logger';
+import { SIGNATURE_PARAM, type Tenant, type TenantDirectory, verifySignedRequest } from '@image-cloud/tenant-auth';
+
+export interface AuthOptions {
+  directory: TenantDirectory;
+  signingKeys: readonly string[];
+  limiter: TenantRateLimiter;
+  logger: Logger;
+  /** Paths whose GET requests may come as signed URLs (browsers) instead of with a token. */
+  signedPaths: readonly string[];
+}
+
+function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : undefined;
+  }
+  const legacy = req.query['token'];
+  return typeof legacy === 'string' && legacy !== '' ? legacy : undefined;
+}
+
+function tenantOf(req: Request, options: AuthOptions): Tenant {
+  const url = new URL(req.originalUrl, 'http://cloud');
+  if (url.searchParams.has(SIGNATURE_PARAM)) {
+    const signable = (req.method === 'GET' || req.method === 'HEAD') && options.signedPaths.includes(url.pathname);
+    if (!signable) throw new ImageCloudError('bad_signature', 'Signed URLs are only accepted for image GET requests.');
+    const check = verifySignedRequest(url.pathname, [...url.searchParams], options.signingKeys, Math.floor(Date.now() / 1000));
+    if (!check.ok) throw new ImageCloudError('bad_signature', check.reason);
+    const tenant = options.directory.byName(check.tenant);
+    if (!tenant) throw new ImageCloudError('bad_signature', 'The signed URL names a tenant this cloud does not know.');
+    return tenant;
+  }
+  const token = bearerToken(req);
+  if (!token) {
+    throw new ImageCloudError('unauthorized', 'This image cloud needs a token: send "Authorization: Bearer <token>" or the token parameter, or use a signed URL.');
+  }
+  const tenant = options.directory.byToken(token);
+  if (!tenant) throw new ImageCloudError('forbidden', 'The token is not valid for this image cloud.');
+  return tenant;
+}
+
+/**
+ * Who is asking (token, legacy token= or signed URL) and whether their rate allows it. Open mode
+ * (no tenants configured) lets everything through. The tenant lands in res.locals.tenant.
+ */
+export function authenticate(options: AuthOptions): RequestHandler {
+  return async (req, res, next) => {
+    if (options.directory.isOpen) return next();
+    const tenant = tenantOf(req, options);
+    res.locals['tenant'] = tenant.name;
+    let decision;
+    try {
+      decision = await options.limiter.take(tenant.name, tenant.requestsPerSecond, tenant.burst);
+    } catch (error) {
+      // Without Redis the limit cannot be kept; cached images can still be served, so fail open.
+      options.logger.debug('rate limiter unavailable, letting the request through', { error: (error as Error).message });
+      return next();
+    }
+    if (!decision.allowed) {
+      throw new ImageCloudError('rate_limited', `Tenant "${tenant.name}" is over its rate of ${tenant.requestsPerSecond} requests per second.`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+      });
+    }
+    next();
+  };
+}
