@@ -78,6 +78,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     const payload = parsed.data;
     const jobId = job.id ?? renderJobIdOf(payload);
     const started = Date.now();
+    // Reported before the outcome is published, so whoever sees the result can also see the event.
     const report = (event: Omit<JobEvent, 'lane' | 'jobId' | 'durationMs'>) => {
       const durationMs = Date.now() - started;
       options.onJobEvent?.({ lane: payload.lane, jobId, durationMs, ...event });
@@ -87,13 +88,13 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     maxActive = Math.max(maxActive, active);
     try {
       await options.process(payload, { attempt: job.attemptsMade + 1 });
-      await publishOutcome(connection, prefix, { jobId, ok: true, lane: payload.lane });
       await report({ outcome: 'ok' });
+      await publishOutcome(connection, prefix, { jobId, ok: true, lane: payload.lane });
     } catch (thrown) {
       if (thrown instanceof RerouteToBigLane && bigQueue) {
         const lane = laneOf(laneUrgency(payload.lane), 'big');
-        await bigQueue.add(RENDER_JOB_NAME, { ...payload, lane }, { ...jobOptionsFor(lane, options.asyncAttempts), jobId });
         await report({ outcome: 'rerouted', rerouteReason: thrown.reason });
+        await bigQueue.add(RENDER_JOB_NAME, { ...payload, lane }, { ...jobOptionsFor(lane, options.asyncAttempts), jobId });
         return;
       }
       const error = toImageCloudError(thrown);
@@ -101,8 +102,8 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
       // reach the clients already waiting (the server never serves those as final).
       const ttl = isNegativelyCacheable(error.code) ? options.negativeCacheSeconds : TRANSIENT_FAILURE_SECONDS;
       await failures.record(payload.originalKey, jobId, error, ttl);
-      await publishOutcome(connection, prefix, { jobId, ok: false, error: error.toJSON() });
       await report({ outcome: 'failed', error });
+      await publishOutcome(connection, prefix, { jobId, ok: false, error: error.toJSON() });
       if (!error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
       throw error;
     } finally {
