@@ -1,8 +1,13 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { signRequest } from '@image-cloud/tenant-auth';
 
 const USAGE = `usage: image-cloud sign --base <cloud URL> --tenant <name> [--path /get_image] [--expires-in <seconds>] [name=value …]
+       image-cloud prefetch --base <cloud URL> <file of URLs, one per line>
+
+prefetch submits the URLs as one fire_and_forget batch and shows its progress until it is complete.
+The tenant token comes from IMAGE_CLOUD_TOKEN (none needed when the cloud runs open).
 
 Prints a signed, expiring URL for browsers (HMAC-SHA256, no token in it). The signing key comes
 from the environment variable IMAGE_CLOUD_SIGNING_KEY (one of CONFIG's signingKeys), so it stays
@@ -45,9 +50,59 @@ function sign(args: string[]): void {
   process.stdout.write(`${values.base.replace(/\/$/, '')}${signed}\n`);
 }
 
+interface Progress {
+  total: number;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  done: number;
+  failed: Record<string, number>;
+  pending: number;
+  complete: boolean;
+}
+
+function progressLine(p: Progress): string {
+  const finished = p.accepted - p.pending;
+  const share = p.accepted === 0 ? 1 : finished / p.accepted;
+  const width = 30;
+  const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
+  const failed = Object.entries(p.failed).map(([code, n]) => `${code} ${n}`).join(', ');
+  return `[${bar}] ${(share * 100).toFixed(0).padStart(3)}%  done ${p.done}/${p.accepted}${failed ? `, failed: ${failed}` : ''}`;
+}
+
+async function prefetch(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { base: { type: 'string' }, interval: { type: 'string', default: '1000' } } });
+  if (!values.base) fail('--base is required.');
+  if (positionals.length !== 1) fail('give exactly one file of URLs.');
+  const urls = readFileSync(positionals[0], 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const base = values.base.replace(/\/$/, '');
+  const token = process.env['IMAGE_CLOUD_TOKEN'];
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+
+  const submitted = await fetch(`${base}/fire_and_forget`, { method: 'POST', headers, body: JSON.stringify({ urls }) });
+  const receipt = (await submitted.json()) as { batchId: string; accepted: number; duplicate: number; rejected: number; rejections?: Array<{ index: number; reason: string }>; message?: string };
+  if (submitted.status !== 202) fail(`the cloud answered ${submitted.status}: ${receipt.message ?? 'no message'}`);
+  process.stdout.write(`batch ${receipt.batchId}: ${receipt.accepted} accepted, ${receipt.duplicate} duplicate, ${receipt.rejected} rejected\n`);
+  for (const rejection of receipt.rejections?.slice(0, 10) ?? []) process.stdout.write(`  url ${rejection.index + 1}: ${rejection.reason}\n`);
+
+  const interactive = process.stdout.isTTY;
+  for (;;) {
+    const response = await fetch(`${base}/fire_and_forget/${receipt.batchId}`, { headers });
+    const progress = (await response.json()) as Progress;
+    process.stdout.write(interactive ? `\r${progressLine(progress)}` : `${progressLine(progress)}\n`);
+    if (progress.complete) break;
+    await new Promise((resolve) => setTimeout(resolve, Number(values.interval)));
+  }
+  process.stdout.write(interactive ? '\ncomplete\n' : 'complete\n');
+}
+
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'sign') sign(rest);
+  else if (command === 'prefetch') prefetch(rest).catch((error: Error) => fail(error.message));
   else fail(command ? `unknown command "${command}".` : 'no command given.');
 } catch (error) {
   fail((error as Error).message);

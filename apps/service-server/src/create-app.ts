@@ -1,8 +1,8 @@
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '@image-cloud/config';
-import type { ImageService } from '@image-cloud/image-service';
-import type { TenantRateLimiter } from '@image-cloud/job-queue';
+import type { ImageService, PrefetchService } from '@image-cloud/image-service';
+import type { BatchTracker, TenantRateLimiter } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
 import type { TenantDirectory } from '@image-cloud/tenant-auth';
 import { authenticate } from './http/authenticate';
@@ -11,6 +11,7 @@ import { requestLog } from './http/request-log';
 import { alternativeCloudsRoutes } from './routes/alternative-clouds-routes';
 import { healthRoutes } from './routes/health-routes';
 import { imageRoutes } from './routes/image-routes';
+import { prefetchRoutes } from './routes/prefetch-routes';
 
 export interface AppDeps {
   config: AppConfig;
@@ -19,10 +20,12 @@ export interface AppDeps {
   logger: Logger;
   tenants: TenantDirectory;
   limiter: TenantRateLimiter;
+  prefetch: PrefetchService;
+  batches: BatchTracker;
 }
 
 /** Every route of the ServiceServer, in order. */
-export function createApp({ config, service, redis, logger, tenants, limiter }: AppDeps): Express {
+export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -33,8 +36,9 @@ export function createApp({ config, service, redis, logger, tenants, limiter }: 
 
   app.use(requestLog(logger));
   app.use(healthRoutes(redis));
-  app.use(['/get_image', '/get_thumbnail', '/image_info', '/delete_image', '/alternative_clouds'], authenticate(auth));
+  app.use(['/get_image', '/get_thumbnail', '/image_info', '/delete_image', '/alternative_clouds', '/fire_and_forget'], authenticate(auth));
   app.use(imageRoutes(service, config));
+  app.use(prefetchRoutes(prefetch, batches));
   app.use(alternativeCloudsRoutes(config.peers));
   app.use(notFound);
   app.use(errorHandler(logger, config.server.negativeCacheSeconds));

@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { AppConfig } from '@image-cloud/config';
-import { ImageService, OverloadGuard } from '@image-cloud/image-service';
+import { ImageService, OverloadGuard, PrefetchService } from '@image-cloud/image-service';
 import {
+  BatchTracker,
   FailureCache,
   LaneLoad,
   TenantRateLimiter,
@@ -45,7 +46,9 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
 
   const tenants = new TenantDirectory(config.tenants);
   const limiter = new TenantRateLimiter(redis, config.queuePrefix);
-  const app = createApp({ config, service, redis, logger, tenants, limiter });
+  const batches = new BatchTracker(redis, config.queuePrefix);
+  const prefetch = new PrefetchService({ storage, queues, batches });
+  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -42,6 +42,8 @@ export async function startSystem(options: {
   redisUrl?: string;
   /** Collects every log line of server and workers at debug level. */
   logLines?: string[];
+  /** False: the server alone, so queued jobs stay queued. @defaultValue true */
+  startWorkers?: boolean;
 }): Promise<SystemUnderTest> {
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const prefix = uniquePrefix(options.name);
@@ -63,8 +65,14 @@ export async function startSystem(options: {
   const server = await startServiceServer(config, logger);
   const jobEvents: JobEvent[] = [];
   const workerOptions = { renderChildScript: RENDER_CHILD_SCRIPT, onJobEvent: (event: JobEvent) => jobEvents.push(event) };
-  const worker = await startImageWorker(config, logger, workerOptions);
-  const bigWorker = await startImageWorker({ ...config, workerLane: 'big' }, logger, workerOptions);
+  const noWorker: RunningWorker = {
+    size: 'normal',
+    stats: () => ({ activeJobs: 0, maxActiveJobs: 0, activeRenders: 0, maxActiveRenders: 0 }),
+    close: async () => undefined,
+  };
+  const withWorkers = options.startWorkers ?? true;
+  const worker = withWorkers ? await startImageWorker(config, logger, workerOptions) : noWorker;
+  const bigWorker = withWorkers ? await startImageWorker({ ...config, workerLane: 'big' }, logger, workerOptions) : noWorker;
 
   const outcomes: string[] = [];
   const subscriber = new IORedis(redisUrl, { maxRetriesPerRequest: null });

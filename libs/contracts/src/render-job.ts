@@ -17,6 +17,8 @@ export const renderJobSchema = z
     useAlternativeClouds: z.boolean(),
     lane: z.enum(LANES),
     enqueuedAt: z.number().int(),
+    /** The fire_and_forget batch this prefetch belongs to, for progress. */
+    batchId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
   })
   .strict()
   .refine((job) => (job.transform === null) === (job.variantKey === null), 'transform and variantKey go together');

@@ -49,20 +49,28 @@ export function integerParam(query: RawQuery, name: string, min: number, max: nu
 
 export const MAX_URL_LENGTH = 4096;
 
-/** The origin URL: required, absolute, http or https. */
-export function urlParam(query: RawQuery, name = 'url'): string {
-  const value = stringParam(query, name);
-  if (value === undefined || value.trim() === '') throw badParameter(`Parameter "${name}" is required: the http(s) URL of the image.`);
-  if (value.length > MAX_URL_LENGTH) throw badParameter(`Parameter "${name}" is longer than ${MAX_URL_LENGTH} characters.`);
+/** Checks an origin URL: absolute, http or https, with a host, not too long. */
+export function validateOriginUrl(value: string): { ok: true; url: string } | { ok: false; reason: string } {
+  if (value.trim() === '') return { ok: false, reason: 'is empty' };
+  if (value.length > MAX_URL_LENGTH) return { ok: false, reason: `is longer than ${MAX_URL_LENGTH} characters` };
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    throw badParameter(`Parameter "${name}" must be an absolute http(s) URL, but received ${quote(value)}.`);
+    return { ok: false, reason: `must be an absolute http(s) URL, but received ${quote(value)}` };
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw badParameter(`Parameter "${name}" must use http or https, but uses ${quote(parsed.protocol.replace(/:$/, ''))}.`);
+    return { ok: false, reason: `must use http or https, but uses ${quote(parsed.protocol.replace(/:$/, ''))}` };
   }
-  if (!parsed.hostname) throw badParameter(`Parameter "${name}" has no host name.`);
-  return value;
+  if (!parsed.hostname) return { ok: false, reason: 'has no host name' };
+  return { ok: true, url: value };
+}
+
+/** The origin URL: required, absolute, http or https. */
+export function urlParam(query: RawQuery, name = 'url'): string {
+  const value = stringParam(query, name);
+  if (value === undefined || value.trim() === '') throw badParameter(`Parameter "${name}" is required: the http(s) URL of the image.`);
+  const checked = validateOriginUrl(value);
+  if (!checked.ok) throw badParameter(`Parameter "${name}" ${checked.reason}.`);
+  return checked.url;
 }

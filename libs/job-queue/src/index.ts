@@ -9,3 +9,4 @@ export { LaneLoad, type LaneCapacity, estimateWaitMs } from './lane-load';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
 export { TenantRateLimiter, type RateDecision } from './tenant-rate-limiter';
+export { BatchTracker, type BatchCounts, type BatchProgress } from './batch-progress';

@@ -6,4 +6,5 @@ export const redisKeys = {
   laneWorkers: (prefix: string, size: string) => `${prefix}:lane-workers:${size}`,
   laneStats: (prefix: string, size: string) => `${prefix}:lane-stats:${size}`,
   rateBucket: (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`,
+  batch: (prefix: string, batchId: string) => `${prefix}:batch:${batchId}`,
 };

@@ -68,6 +68,30 @@ export class RenderQueues {
     return jobId;
   }
 
+  /** Adds many jobs in one round trip per queue (prefetch batches). Ids dedupe as in enqueue. */
+  async enqueueBulk(jobs: RenderJob[]): Promise<void> {
+    const bySize = new Map<LaneSize, Array<{ name: string; data: RenderJob; opts: JobsOptions }>>();
+    for (const job of jobs) {
+      const payload = renderJobSchema.parse(job);
+      const size = laneSize(payload.lane);
+      const entry = { name: RENDER_JOB_NAME, data: payload, opts: { ...jobOptionsFor(payload.lane, this.options.asyncAttempts), jobId: renderJobIdOf(payload) } };
+      bySize.set(size, [...(bySize.get(size) ?? []), entry]);
+    }
+    for (const [size, entries] of bySize) await orUnavailable(() => this.queue(size).addBulk(entries));
+  }
+
+  /** Which of these job ids are queued or running in either queue right now. */
+  async existingJobIds(jobIds: string[]): Promise<Set<string>> {
+    const pipeline = this.options.connection.pipeline();
+    for (const jobId of jobIds) for (const size of LANE_SIZES) pipeline.exists(`${this.options.prefix}:${queueNameOf(size)}:${jobId}`);
+    const replies = (await orUnavailable(() => pipeline.exec())) ?? [];
+    const existing = new Set<string>();
+    jobIds.forEach((jobId, i) => {
+      if (LANE_SIZES.some((_, j) => replies[i * LANE_SIZES.length + j]?.[1] === 1)) existing.add(jobId);
+    });
+    return existing;
+  }
+
   /** Jobs of a lane not yet started. */
   async waitingCount(lane: Lane): Promise<number> {
     const queue = this.queue(laneSize(lane));

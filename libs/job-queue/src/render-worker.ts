@@ -15,6 +15,7 @@ import {
 } from '@image-cloud/contracts';
 import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import { FailureCache } from './failure-cache';
+import { BatchTracker } from './batch-progress';
 import { LaneLoad } from './lane-load';
 import { publishOutcome } from './outcome-publisher';
 import { createRenderQueue, jobOptionsFor } from './render-queues';
@@ -67,6 +68,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
   const { connection, prefix, size } = options;
   const failures = new FailureCache(connection, prefix);
   const load = new LaneLoad(connection, prefix);
+  const batches = new BatchTracker(connection, prefix);
   const bigQueue = size === 'normal' ? createRenderQueue('big', connection, prefix) : null;
   const workerId = randomUUID();
   let active = 0;
@@ -89,6 +91,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     try {
       await options.process(payload, { attempt: job.attemptsMade + 1 });
       await report({ outcome: 'ok' });
+      if (payload.batchId) await batches.finished(payload.batchId, { ok: true });
       await publishOutcome(connection, prefix, { jobId, ok: true, lane: payload.lane });
     } catch (thrown) {
       if (thrown instanceof RerouteToBigLane && bigQueue) {
@@ -103,6 +106,8 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
       const ttl = isNegativelyCacheable(error.code) ? options.negativeCacheSeconds : TRANSIENT_FAILURE_SECONDS;
       await failures.record(payload.originalKey, jobId, error, ttl);
       await report({ outcome: 'failed', error });
+      const isFinal = !error.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (payload.batchId && isFinal) await batches.finished(payload.batchId, { ok: false, code: error.code });
       await publishOutcome(connection, prefix, { jobId, ok: false, error: error.toJSON() });
       if (!error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
       throw error;

@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { makeImage } from '@image-cloud/imaging/testing';
+import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, startOriginServer, uniquePrefix } from '@image-cloud/testing';
+
+/** `image-cloud prefetch` against a real server and worker (the built bundles). */
+const DIST = resolve(__dirname, '../../../dist');
+const CLI = join(DIST, 'cli/main.js');
+
+describe('image-cloud prefetch', () => {
+  const prefix = uniquePrefix('cli-prefetch');
+  const processes: ChildProcess[] = [];
+  let origin: OriginServer;
+  let dataDir: string;
+  let base: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'cli-prefetch-'));
+    origin = await startOriginServer();
+    origin.serveBytes('p.jpg', await makeImage({ width: 200, height: 150 }), 'image/jpeg');
+    const configPath = join(dataDir, 'config.json');
+    await writeFile(configPath, JSON.stringify({ allowPrivateOrigins: ['127.0.0.0/8'] }));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    processes.push(spawn(process.execPath, [join(DIST, 'service-server/main.js')], { env, stdio: 'ignore' }));
+    processes.push(spawn(process.execPath, [join(DIST, 'image-worker/main.js')], { env: { ...env, WORKER_LANE: 'normal' }, stdio: 'ignore' }));
+    for (let i = 0; i < 100; i++) {
+      if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all(
+      processes.map(async (child) => {
+        if (child.exitCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    await origin?.close();
+    await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('submits a file of URLs and follows the batch to completion', async () => {
+    const file = join(dataDir, 'urls.txt');
+    const urls = Array.from({ length: 25 }, (_, i) => origin.url(`/bytes/p.jpg?cli=${i}`));
+    await writeFile(file, ['# product images', ...urls, urls[0], 'not a url', ''].join('\n'));
+    // Not spawnSync: the origin runs in this process and must keep serving while the CLI waits.
+    const cli = spawn(process.execPath, [CLI, 'prefetch', '--base', base, '--interval', '200', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = { stdout: '', stderr: '', status: null as number | null };
+    cli.stdout!.on('data', (chunk) => (result.stdout += chunk));
+    cli.stderr!.on('data', (chunk) => (result.stderr += chunk));
+    [result.status] = await once(cli, 'exit');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/25 accepted, 1 duplicate, 1 rejected/);
+    expect(result.stdout).toMatch(/url 27: must be an absolute http\(s\) URL/);
+    expect(result.stdout).toMatch(/\[#{30}\] 100%  done 25\/25/);
+    expect(result.stdout.trim().endsWith('complete')).toBe(true);
+  }, 60_000);
+});

@@ -1,0 +1,32 @@
+import express, { Router } from 'express';
+import { ImageCloudError } from '@image-cloud/errors';
+import type { PrefetchService } from '@image-cloud/image-service';
+import type { BatchTracker } from '@image-cloud/job-queue';
+
+/** 200 000 URLs of a few hundred bytes each. */
+const MAX_BODY = '64mb';
+
+/** fire_and_forget: bulk prefetch into the async lane, and the progress of a batch. */
+export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker): Router {
+  const router = Router();
+
+  router.post('/fire_and_forget', express.json({ limit: MAX_BODY }), async (req, res) => {
+    const body = req.body as { urls?: unknown } | undefined;
+    const receipt = await prefetch.submit(body?.urls, (res.locals['tenant'] as string | undefined) ?? null);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Location', `/fire_and_forget/${receipt.batchId}`);
+    res.status(202).json(receipt);
+  });
+
+  router.get('/fire_and_forget/:batch', async (req, res) => {
+    const batchId = String(req.params['batch']);
+    const progress = /^[A-Za-z0-9_-]{1,64}$/.test(batchId) ? await batches.progress(batchId) : null;
+    if (!progress) throw new ImageCloudError('not_found', `There is no batch "${batchId.slice(0, 64)}" (batches are kept for a week).`);
+    const tenant = res.locals['tenant'] as string | undefined;
+    if (tenant && progress.tenant && progress.tenant !== tenant) throw new ImageCloudError('forbidden', 'This batch belongs to another tenant.');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(progress);
+  });
+
+  return router;
+}

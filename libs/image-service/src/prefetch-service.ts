@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { type RenderJob, originalKeyOf, renderJobIdOf } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import { type BatchTracker, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
+import type { ImageStorage } from '@image-cloud/storage';
+import { validateOriginUrl } from './query-params';
+
+/** Most URLs one fire_and_forget request may carry. */
+export const MAX_BATCH_URLS = 200_000;
+/** URLs handled between two yields to the event loop, so a huge batch never stalls other requests. */
+const CHUNK = 1_000;
+/** Rejections listed one by one in the answer; beyond that only counted. */
+const MAX_LISTED_REJECTIONS = 1_000;
+
+export interface Rejection {
+  index: number;
+  url: string;
+  reason: string;
+}
+
+export interface BatchReceipt {
+  batchId: string;
+  total: number;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  rejections: Rejection[];
+}
+
+function shorten(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/**
+ * fire_and_forget: validates every URL, drops duplicates (within the batch, already cached, already
+ * queued), and enqueues the rest in bulk to the async lane under a batch whose progress the
+ * workers keep. Works through the list in chunks, yielding between them.
+ */
+export class PrefetchService {
+  constructor(
+    private readonly deps: { storage: ImageStorage; queues: RenderQueues; batches: BatchTracker },
+  ) {}
+
+  async submit(urls: unknown, tenant: string | null): Promise<BatchReceipt> {
+    if (!Array.isArray(urls)) throw new ImageCloudError('bad_parameter', 'The body must be JSON {"urls": ["http(s)://…", …]}.');
+    if (urls.length === 0) throw new ImageCloudError('bad_parameter', 'The "urls" list is empty.');
+    if (urls.length > MAX_BATCH_URLS) {
+      throw new ImageCloudError('bad_parameter', `The "urls" list has ${urls.length} entries; at most ${MAX_BATCH_URLS} are accepted per request.`);
+    }
+    const batchId = randomBytes(12).toString('base64url');
+    const receipt: BatchReceipt = { batchId, total: urls.length, accepted: 0, duplicate: 0, rejected: 0, rejections: [] };
+    await orUnavailable(() => this.deps.batches.create(batchId, tenant, { total: urls.length, accepted: 0, duplicate: 0, rejected: 0 }));
+
+    const seen = new Set<string>();
+    for (let start = 0; start < urls.length; start += CHUNK) {
+      const candidates: RenderJob[] = [];
+      urls.slice(start, start + CHUNK).forEach((value, offset) => {
+        const index = start + offset;
+        const checked = typeof value === 'string' ? validateOriginUrl(value) : { ok: false as const, reason: 'not a string' };
+        if (!checked.ok) {
+          receipt.rejected++;
+          if (receipt.rejections.length < MAX_LISTED_REJECTIONS) receipt.rejections.push({ index, url: shorten(value), reason: checked.reason });
+          return;
+        }
+        if (seen.has(checked.url)) {
+          receipt.duplicate++;
+          return;
+        }
+        seen.add(checked.url);
+        candidates.push({
+          url: checked.url,
+          originalKey: originalKeyOf(checked.url),
+          transform: null,
+          variantKey: null,
+          allowDownload: true,
+          useAlternativeClouds: false,
+          lane: 'async-normal',
+          enqueuedAt: Date.now(),
+          batchId,
+        });
+      });
+      const fresh = await this.withoutKnown(candidates);
+      receipt.duplicate += candidates.length - fresh.length;
+      if (fresh.length > 0) await this.deps.queues.enqueueBulk(fresh);
+      receipt.accepted += fresh.length;
+      await orUnavailable(() => this.deps.batches.setCounts(batchId, receipt));
+      await yieldToEventLoop();
+    }
+    return receipt;
+  }
+
+  /** Drops the URLs whose original is already cached or whose prefetch is already queued. */
+  private async withoutKnown(candidates: RenderJob[]): Promise<RenderJob[]> {
+    const cached = await Promise.all(candidates.map((job) => this.deps.storage.getOriginalMeta(job.originalKey)));
+    const uncached = candidates.filter((_, i) => cached[i] === null);
+    const queued = await this.deps.queues.existingJobIds(uncached.map((job) => renderJobIdOf(job)));
+    return uncached.filter((job) => !queued.has(renderJobIdOf(job)));
+  }
+}

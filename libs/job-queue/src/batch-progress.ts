@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import { redisKeys } from './redis-keys';
+
+/** Batches are kept a week after their last change. */
+const BATCH_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface BatchCounts {
+  total: number;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+}
+
+export interface BatchProgress extends BatchCounts {
+  batchId: string;
+  tenant: string | null;
+  createdAt: string;
+  done: number;
+  /** Final failures by error code. */
+  failed: Record<string, number>;
+  pending: number;
+  complete: boolean;
+}
+
+/** Progress of fire_and_forget batches, in one Redis hash per batch, updated by the workers. */
+export class BatchTracker {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async create(batchId: string, tenant: string | null, counts: BatchCounts): Promise<void> {
+    const key = redisKeys.batch(this.prefix, batchId);
+    await this.redis
+      .multi()
+      .hset(key, { ...counts, done: 0, tenant: tenant ?? '', createdAt: new Date().toISOString() })
+      .expire(key, BATCH_TTL_SECONDS)
+      .exec();
+  }
+
+  /** Updates the submission counts as chunks of the batch are enqueued (workers' counts stay). */
+  async setCounts(batchId: string, counts: BatchCounts): Promise<void> {
+    const { total, accepted, duplicate, rejected } = counts;
+    await this.redis.hset(redisKeys.batch(this.prefix, batchId), { total, accepted, duplicate, rejected });
+  }
+
+  /** Worker side: one prefetch of the batch ended for good (done, or failed with `code`). */
+  async finished(batchId: string, outcome: { ok: true } | { ok: false; code: string }): Promise<void> {
+    const key = redisKeys.batch(this.prefix, batchId);
+    await this.redis
+      .multi()
+      .hincrby(key, outcome.ok ? 'done' : `failed:${outcome.code}`, 1)
+      .expire(key, BATCH_TTL_SECONDS)
+      .exec();
+  }
+
+  async progress(batchId: string): Promise<BatchProgress | null> {
+    const fields = await this.redis.hgetall(redisKeys.batch(this.prefix, batchId));
+    if (!fields['createdAt']) return null;
+    const number = (name: string) => Number(fields[name] ?? 0);
+    const failed: Record<string, number> = {};
+    for (const [name, value] of Object.entries(fields)) if (name.startsWith('failed:')) failed[name.slice(7)] = Number(value);
+    const failedTotal = Object.values(failed).reduce((sum, n) => sum + n, 0);
+    const pending = Math.max(0, number('accepted') - number('done') - failedTotal);
+    return {
+      batchId,
+      tenant: fields['tenant'] || null,
+      createdAt: fields['createdAt'],
+      total: number('total'),
+      accepted: number('accepted'),
+      duplicate: number('duplicate'),
+      rejected: number('rejected'),
+      done: number('done'),
+      failed,
+      pending,
+      complete: pending === 0,
+    };
+  }
+}
