@@ -83,7 +83,7 @@ export class PrefetchService {
       });
       const fresh = await this.withoutKnown(candidates);
       receipt.duplicate += candidates.length - fresh.length;
-      if (fresh.length > 0) await this.deps.queues.enqueueBulk(fresh);
+      if (fresh.length > 0) await this.deps.queues.enqueueBulk(fresh, { fairShareKey: tenant ?? 'open' });
       receipt.accepted += fresh.length;
       await orUnavailable(() => this.deps.batches.setCounts(batchId, receipt));
       await yieldToEventLoop();

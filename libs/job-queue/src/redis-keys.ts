@@ -7,4 +7,5 @@ export const redisKeys = {
   laneStats: (prefix: string, size: string) => `${prefix}:lane-stats:${size}`,
   rateBucket: (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`,
   batch: (prefix: string, batchId: string) => `${prefix}:batch:${batchId}`,
+  fairShare: (prefix: string, tenant: string) => `${prefix}:fair-share:${tenant}`,
 };

@@ -13,7 +13,12 @@ import {
   renderJobIdOf,
   renderJobSchema,
 } from '@image-cloud/contracts';
+import { redisKeys } from './redis-keys';
 import { orUnavailable } from './redis-unavailable';
+
+/** BullMQ's lowest priority (2^21 − 1); later jobs of a very busy tenant share it. */
+const MAX_PRIORITY = 2 ** 21 - 1;
+const FAIR_SHARE_IDLE_SECONDS = 3600;
 
 export interface RenderQueuesOptions {
   connection: Redis;
@@ -68,16 +73,31 @@ export class RenderQueues {
     return jobId;
   }
 
-  /** Adds many jobs in one round trip per queue (prefetch batches). Ids dedupe as in enqueue. */
-  async enqueueBulk(jobs: RenderJob[]): Promise<void> {
+  /**
+   * Adds many async jobs in one round trip per queue (prefetch batches). Ids dedupe as in enqueue.
+   * With `fairShareKey` (the tenant), the jobs get consecutive priorities from that tenant's own
+   * counter, so tenants' prefetches interleave round-robin: a tenant that queued 100 000 URLs does
+   * not hold back another tenant's 50 submitted after them.
+   */
+  async enqueueBulk(jobs: RenderJob[], options: { fairShareKey?: string } = {}): Promise<void> {
+    const first = options.fairShareKey ? await this.reservePriorities(options.fairShareKey, jobs.length) : null;
     const bySize = new Map<LaneSize, Array<{ name: string; data: RenderJob; opts: JobsOptions }>>();
-    for (const job of jobs) {
+    jobs.forEach((job, i) => {
       const payload = renderJobSchema.parse(job);
       const size = laneSize(payload.lane);
-      const entry = { name: RENDER_JOB_NAME, data: payload, opts: { ...jobOptionsFor(payload.lane, this.options.asyncAttempts), jobId: renderJobIdOf(payload) } };
-      bySize.set(size, [...(bySize.get(size) ?? []), entry]);
-    }
+      const opts: JobsOptions = { ...jobOptionsFor(payload.lane, this.options.asyncAttempts), jobId: renderJobIdOf(payload) };
+      if (first !== null && laneUrgency(payload.lane) === 'async') opts.priority = Math.min(MAX_PRIORITY, first + i);
+      bySize.set(size, [...(bySize.get(size) ?? []), { name: RENDER_JOB_NAME, data: payload, opts }]);
+    });
     for (const [size, entries] of bySize) await orUnavailable(() => this.queue(size).addBulk(entries));
+  }
+
+  /** The first of `count` consecutive priorities of a tenant; its counter restarts after an idle hour. */
+  private async reservePriorities(fairShareKey: string, count: number): Promise<number> {
+    const key = redisKeys.fairShare(this.options.prefix, fairShareKey);
+    const replies = await orUnavailable(() => this.options.connection.multi().incrby(key, count).expire(key, FAIR_SHARE_IDLE_SECONDS).exec());
+    const last = Number(replies?.[0]?.[1] ?? count);
+    return Math.max(ASYNC_PRIORITY, last - count + 1);
   }
 
   /** Which of these job ids are queued or running in either queue right now. */

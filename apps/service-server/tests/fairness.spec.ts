@@ -1,0 +1,61 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeImage } from '@image-cloud/imaging/testing';
+import { type SystemUnderTest, startSystem } from './system-under-test';
+
+/** Policy 4: one tenant's prefetch flood cannot starve another tenant's prefetch. */
+
+const A = 'tenant-a-token-0123456789';
+const B = 'tenant-b-token-0123456789';
+let system: SystemUnderTest;
+
+beforeAll(async () => {
+  system = await startSystem({
+    name: 'fairness',
+    config: {
+      tenants: { a: { token: A, requestsPerSecond: 1000, burst: 1000 }, b: { token: B, requestsPerSecond: 1000, burst: 1000 } },
+      worker: { concurrency: 1 },
+    },
+  });
+  system.origin.serveBytes('f.jpg', await makeImage({ width: 64, height: 48 }), 'image/jpeg');
+}, 30_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+async function submit(token: string, urls: string[]): Promise<string> {
+  const response = await system.request('/fire_and_forget', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ urls }),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { batchId: string }).batchId;
+}
+
+async function progress(token: string, batchId: string) {
+  const response = await system.request(`/fire_and_forget/${batchId}`, { headers: { authorization: `Bearer ${token}` } });
+  return (await response.json()) as { accepted: number; done: number; complete: boolean };
+}
+
+it("serves tenant B's small batch long before tenant A's big one, though A came first", async () => {
+  const batchA = await submit(A, Array.from({ length: 800 }, (_, i) => system.origin.url(`/bytes/f.jpg?a=${i}`)));
+  const batchB = await submit(B, Array.from({ length: 40 }, (_, i) => system.origin.url(`/bytes/f.jpg?b=${i}`)));
+
+  let b = await progress(B, batchB);
+  for (let i = 0; i < 300 && !b.complete; i++) {
+    await sleep(50);
+    b = await progress(B, batchB);
+  }
+  const a = await progress(A, batchA);
+  expect(b).toMatchObject({ accepted: 40, done: 40, complete: true });
+  // Round-robin: B needed about 40 of A's jobs to interleave with, not all 800 before it.
+  expect(a.complete).toBe(false);
+  expect(a.done).toBeLessThan(a.accepted / 2);
+}, 60_000);
+
+it("keeps one tenant from reading another tenant's batch", async () => {
+  const batchB = await submit(B, [system.origin.url('/bytes/f.jpg?private=1')]);
+  const response = await system.request(`/fire_and_forget/${batchB}`, { headers: { authorization: `Bearer ${A}` } });
+  expect(response.status).toBe(403);
+});
