@@ -33,3 +33,10 @@ it('takes 100 000 URLs without blocking the event loop', async () => {
   // The server answered other requests while it worked through the list.
   expect(healthAnswers).toBeGreaterThanOrEqual(3);
 }, 120_000);
+
+it('counts URLs already queued by an earlier batch as duplicates', async () => {
+  const urls = Array.from({ length: 5 }, (_, i) => `https://images.example-shop.de/queued/${i}.jpg`);
+  const post = () => system.request('/fire_and_forget', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ urls }) });
+  expect(await (await post()).json()).toMatchObject({ accepted: 5, duplicate: 0 });
+  expect(await (await post()).json()).toMatchObject({ accepted: 0, duplicate: 5 });
+});
