@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TEST_REDIS_URL, deleteKeysWithPrefix, freePort, uniquePrefix } from '@image-cloud/testing';
+import { TEST_REDIS_URL, deleteKeysWithPrefix, freePort, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -20,18 +20,6 @@ export interface Cluster {
   prefix: string;
   redisUrl: string;
   stop(): Promise<void>;
-}
-
-async function waitForReady(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('server did not become ready');
 }
 
 /**
@@ -60,7 +48,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     start('nice', ['-n', '10', node, 'dist/image-worker/main.js'], { WORKER_LANE: 'big', UV_THREADPOOL_SIZE: '4' });
   }
   const url = `http://127.0.0.1:${port}`;
-  await waitForReady(url);
+  await waitForHttp(`${url}/readyz`);
   // Workers announce themselves with a heartbeat; give them a moment after the server is ready.
   await new Promise((r) => setTimeout(r, 1500));
   return {

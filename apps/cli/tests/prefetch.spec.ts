@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeImage } from '@image-cloud/imaging/testing';
-import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, startOriginServer, uniquePrefix } from '@image-cloud/testing';
+import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, startOriginServer, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
 /** `image-cloud prefetch` against a real server and worker (the built bundles). */
 const DIST = resolve(__dirname, '../../../dist');
@@ -28,10 +28,7 @@ describe('image-cloud prefetch', () => {
     const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
     processes.push(spawn(process.execPath, [join(DIST, 'service-server/main.js')], { env, stdio: 'ignore' }));
     processes.push(spawn(process.execPath, [join(DIST, 'image-worker/main.js')], { env: { ...env, WORKER_LANE: 'normal' }, stdio: 'ignore' }));
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForHttp(`${base}/readyz`);
   }, 30_000);
 
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { makeImage } from '@image-cloud/imaging/testing';
 import { signRequest } from '@image-cloud/tenant-auth';
-import { freePort } from '@image-cloud/testing';
+import { freePort, waitForHttp } from '@image-cloud/testing';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 
 const SHOP_TOKEN = 'shop-token-0123456789abcdef';
@@ -119,10 +119,7 @@ describe('rate limits', () => {
       stdio: 'ignore',
     });
     try {
-      for (let i = 0; i < 100; i++) {
-        if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`);
       // Warm the cache so every request below is a cheap hit: only the limiter decides.
       await bodyOf(await getImage({ headers: { Authorization: `Bearer ${SHOP_TOKEN}` } }));
       const bases = [system.server.url, `http://127.0.0.1:${port}`];

@@ -1,4 +1,4 @@
-export { createBlockingConnection, createFailFastConnection, waitUntilReady, wrongEvictionPolicy } from './redis-connections';
+export { createBlockingConnection, createFailFastConnection, wrongEvictionPolicy } from './redis-connections';
 export { RenderQueues, type RenderQueuesOptions, jobOptionsFor, createRenderQueue } from './render-queues';
 export { FailureCache } from './failure-cache';
 export { publishOutcome, type OutcomeNotice } from './outcome-publisher';

@@ -22,26 +22,6 @@ export function createFailFastConnection(redisUrl: string, name: string): Redis 
   });
 }
 
-/** Waits until the connection is ready, or rejects after `timeoutMs`. */
-export async function waitUntilReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`Redis did not become ready within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      redis.off('ready', onReady);
-    };
-    redis.on('ready', onReady);
-  });
-}
-
 /**
  * BullMQ needs noeviction: an evicted lock or job key silently loses work. Returns the policy when
  * it is wrong, null when it is right or cannot be read (managed Redis may forbid CONFIG).

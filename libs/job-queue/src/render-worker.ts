@@ -47,7 +47,7 @@ export interface RenderWorkerOptions {
   /** Attempts of prefetch jobs moved to the big lane. */
   asyncAttempts: number;
   /** Does the work; throws ImageCloudError for failures, RerouteToBigLane to move the job. */
-  process: (job: RenderJob, context: { attempt: number }) => Promise<void>;
+  process: (job: RenderJob, context: { attempt: number; signal?: AbortSignal }) => Promise<void>;
   onJobEvent?: (event: JobEvent) => void;
   onError?: (error: Error) => void;
 }
@@ -74,7 +74,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
   let active = 0;
   let maxActive = 0;
 
-  const processor = async (job: Job): Promise<void> => {
+  const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<void> => {
     const parsed = renderJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid render job payload: ${parsed.error.issues[0]?.message}`);
     const payload = parsed.data;
@@ -89,7 +89,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     active++;
     maxActive = Math.max(maxActive, active);
     try {
-      await options.process(payload, { attempt: job.attemptsMade + 1 });
+      await options.process(payload, { attempt: job.attemptsMade + 1, signal });
       await report({ outcome: 'ok' });
       if (payload.batchId) await batches.finished(payload.batchId, { ok: true });
       await publishOutcome(connection, prefix, { jobId, ok: true, lane: payload.lane });

@@ -9,3 +9,4 @@ export {
 export { TEST_REDIS_URL, uniquePrefix, deleteKeysWithPrefix, countKeysWithPrefix } from './redis-test-prefix';
 export { SHARED_FIXTURES_DIR, CORPUS_DIR, BENCH_PHOTOS_DIR, hasCorpus, readManifest, type ManifestRow } from './fixtures';
 export { freePort } from './free-port';
+export { waitForHttp } from './wait-for-http';

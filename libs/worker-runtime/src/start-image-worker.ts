@@ -87,7 +87,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     concurrency: config.worker.concurrency,
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     asyncAttempts: config.worker.asyncAttempts,
-    process: (job) => pipeline.run(job, { budgetMs, lane: job.lane }),
+    process: (job, context) => pipeline.run(job, { budgetMs, lane: job.lane, signal: context.signal }),
     onJobEvent: (event) => {
       options.onJobEvent?.(event);
       logger.debug('job finished', {
