@@ -36,6 +36,12 @@ export const fetchSchema = z
     maxRedirects: z.number().int().min(0).max(10).default(3),
     /** @defaultValue "image-cloud/1" */
     userAgent: z.string().min(1).default('image-cloud/1'),
+    /** How long a sync request waits for a download slot of a saturated domain (`domains`) before 504. @defaultValue 30000 */
+    slotWaitMs: positiveInt.default(30_000),
+    /** Lease of a download slot, renewed while the download runs: a worker that dies frees its slots within this. @defaultValue 10000 */
+    slotLeaseMs: z.number().int().min(300).default(10_000),
+    /** Back-off of a domain after a 429/503 without Retry-After; doubles with each one in a row, up to 5 min. @defaultValue 5000 */
+    backoffMs: positiveInt.default(5_000),
   })
   .strict();
 

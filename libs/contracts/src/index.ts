@@ -11,6 +11,7 @@ export {
   ASYNC_PRIORITY,
   RENDER_JOB_NAME,
   RerouteToBigLane,
+  WaitForOriginSlot,
 } from './lanes';
 export {
   OUTPUT_FORMATS,

@@ -48,3 +48,19 @@ export class RerouteToBigLane extends Error {
     this.name = 'RerouteToBigLane';
   }
 }
+
+/**
+ * Thrown by a prefetch job whose origin domain has no free download slot (or is backed off after
+ * answering 429/503). The worker parks the job as delayed for `delayMs`, without using an
+ * attempt, so it holds no worker slot while it waits; a finished download of that domain wakes it
+ * earlier.
+ */
+export class WaitForOriginSlot extends Error {
+  constructor(
+    readonly delayMs: number,
+    readonly reason: 'saturated' | 'backoff',
+  ) {
+    super(`waiting ${delayMs} ms for a download slot (${reason})`);
+    this.name = 'WaitForOriginSlot';
+  }
+}

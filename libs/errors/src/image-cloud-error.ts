@@ -11,6 +11,8 @@ export interface ImageCloudErrorOptions {
   retryable?: boolean;
   /** Seconds the client should wait before trying again (sent as `Retry-After`). */
   retryAfterSeconds?: number;
+  /** HTTP status the origin answered, when the error is the origin's answer (429/503 back the domain off). */
+  originStatus?: number;
   cause?: unknown;
 }
 
@@ -23,6 +25,7 @@ export class ImageCloudError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
+  readonly originStatus?: number;
 
   constructor(code: ErrorCode, message: string, options: ImageCloudErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -31,6 +34,7 @@ export class ImageCloudError extends Error {
     this.status = ERROR_CODES[code].status;
     this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.originStatus = options.originStatus;
   }
 
   toBody(): ErrorBody {

@@ -1,2 +1,2 @@
 export { createRenderPipeline, type RenderPipeline } from './render-pipeline';
-export type { RenderPipelineDeps, RunOptions, OriginalSource, DownloadLeases, Renderer, BigLaneThresholds } from './pipeline-context';
+export type { RenderPipelineDeps, RunOptions, OriginalSource, DownloadLeases, OriginSlots, OriginSlot, Renderer, BigLaneThresholds } from './pipeline-context';

@@ -1,4 +1,4 @@
-import type { Lane, RenderJob, Transform } from '@image-cloud/contracts';
+import type { Lane, LaneUrgency, RenderJob, Transform } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageLimits, ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
 import type { ImageStorage, OriginalMeta } from '@image-cloud/storage';
@@ -12,6 +12,21 @@ export interface OriginalSource {
 export interface DownloadLeases {
   tryAcquire(originalKey: string): Promise<{ release(): Promise<void> } | null>;
   isHeld(originalKey: string): Promise<boolean>;
+}
+
+/** A held download slot of an origin domain. */
+export interface OriginSlot {
+  release(): Promise<void>;
+  /** The origin answered 429/503: no downloads from its domain for a while. */
+  backOff(retryAfterSeconds?: number): Promise<number>;
+}
+
+/** Cluster-wide caps on parallel downloads per origin domain (Redis leases in production). */
+export interface OriginSlots {
+  tryAcquire(
+    url: string,
+    waiter: { urgency: LaneUrgency; id: string },
+  ): Promise<{ slot: OriginSlot } | { slot?: undefined; reason: 'saturated' | 'backoff'; waitMs: number; pool: string; cap: number }>;
 }
 
 /** Renders a variant; a RenderPool (killable child processes) in production. */
@@ -36,6 +51,10 @@ export interface RenderPipelineDeps {
   bigLane: BigLaneThresholds;
   /** How long to wait for another worker's download of the same original. @defaultValue 20000 */
   downloadWaitMs?: number;
+  /** Per-domain download caps; without them downloads are not capped. */
+  originSlots?: OriginSlots;
+  /** How long a sync job waits for a slot of a saturated domain. @defaultValue 30000 */
+  originSlotWaitMs?: number;
 }
 
 export interface RunOptions {
@@ -43,6 +62,8 @@ export interface RunOptions {
   budgetMs: number;
   lane: Lane;
   signal?: AbortSignal;
+  /** Names the job when it waits for a download slot, so a freed slot can wake it. @defaultValue a random id */
+  waiterId?: string;
 }
 
 /** State passed along the steps of one job. */

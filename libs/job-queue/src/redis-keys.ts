@@ -8,4 +8,9 @@ export const redisKeys = {
   rateBucket: (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`,
   batch: (prefix: string, batchId: string) => `${prefix}:batch:${batchId}`,
   fairShare: (prefix: string, tenant: string) => `${prefix}:fair-share:${tenant}`,
+  originSlots: (prefix: string, pool: string) => `${prefix}:origin:${pool}:slots`,
+  originBackoff: (prefix: string, pool: string) => `${prefix}:origin:${pool}:backoff`,
+  originStrikes: (prefix: string, pool: string) => `${prefix}:origin:${pool}:strikes`,
+  originSyncWaiters: (prefix: string, pool: string) => `${prefix}:origin:${pool}:sync-waiters`,
+  originAsyncWaiters: (prefix: string, pool: string) => `${prefix}:origin:${pool}:async-waiters`,
 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   type Lane,
@@ -7,6 +7,7 @@ import {
   RENDER_JOB_NAME,
   type RenderJob,
   RerouteToBigLane,
+  WaitForOriginSlot,
   laneOf,
   laneUrgency,
   queueNameOf,
@@ -17,6 +18,7 @@ import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@imag
 import { FailureCache } from './failure-cache';
 import { BatchTracker } from './batch-progress';
 import { LaneLoad } from './lane-load';
+import { originWaiterId } from './origin-slots';
 import { publishOutcome } from './outcome-publisher';
 import { createRenderQueue, jobOptionsFor } from './render-queues';
 
@@ -28,7 +30,8 @@ const HEARTBEAT_TTL_MS = 15_000;
 export type JobEvent = {
   lane: Lane;
   jobId: string;
-  outcome: 'ok' | 'failed' | 'rerouted';
+  /** `parked`: a prefetch whose origin domain was saturated waits as a delayed job, without a slot. */
+  outcome: 'ok' | 'failed' | 'rerouted' | 'parked';
   durationMs: number;
   error?: ImageCloudError;
   rerouteReason?: RerouteToBigLane['reason'];
@@ -47,7 +50,7 @@ export interface RenderWorkerOptions {
   /** Attempts of prefetch jobs moved to the big lane. */
   asyncAttempts: number;
   /** Does the work; throws ImageCloudError for failures, RerouteToBigLane to move the job. */
-  process: (job: RenderJob, context: { attempt: number; signal?: AbortSignal }) => Promise<void>;
+  process: (job: RenderJob, context: { attempt: number; signal?: AbortSignal; waiterId: string }) => Promise<void>;
   onJobEvent?: (event: JobEvent) => void;
   onError?: (error: Error) => void;
 }
@@ -74,7 +77,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
   let active = 0;
   let maxActive = 0;
 
-  const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<void> => {
+  const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<void> => {
     const parsed = renderJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid render job payload: ${parsed.error.issues[0]?.message}`);
     const payload = parsed.data;
@@ -89,11 +92,17 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     active++;
     maxActive = Math.max(maxActive, active);
     try {
-      await options.process(payload, { attempt: job.attemptsMade + 1, signal });
+      await options.process(payload, { attempt: job.attemptsMade + 1, signal, waiterId: originWaiterId(size, jobId) });
       await report({ outcome: 'ok' });
       if (payload.batchId) await batches.finished(payload.batchId, { ok: true });
       await publishOutcome(connection, prefix, { jobId, ok: true, lane: payload.lane });
     } catch (thrown) {
+      if (thrown instanceof WaitForOriginSlot) {
+        // Parked without using an attempt; BullMQ takes the next job for this slot meanwhile.
+        options.onJobEvent?.({ lane: payload.lane, jobId, durationMs: Date.now() - started, outcome: 'parked' });
+        await job.moveToDelayed(Date.now() + thrown.delayMs, token);
+        throw new DelayedError();
+      }
       if (thrown instanceof RerouteToBigLane && bigQueue) {
         const lane = laneOf(laneUrgency(payload.lane), 'big');
         await report({ outcome: 'rerouted', rerouteReason: thrown.reason });

@@ -61,6 +61,11 @@ describe('mapOriginStatus', () => {
     expect(mapOriginStatus(503, { 'retry-after': '12' }, 'h/p').retryAfterSeconds).toBe(12);
     expect(mapOriginStatus(500, {}, 'h/p').retryAfterSeconds).toBeUndefined();
   });
+
+  it('remembers which status the origin answered, so a busy domain can be backed off', () => {
+    expect(mapOriginStatus(429, {}, 'h/p').originStatus).toBe(429);
+    expect(mapOriginStatus(503, {}, 'h/p').originStatus).toBe(503);
+  });
 });
 
 describe('parseRetryAfter', () => {

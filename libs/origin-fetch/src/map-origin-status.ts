@@ -15,6 +15,7 @@ export function mapOriginStatus(status: number, headers: IncomingHttpHeaders, wh
     return new ImageCloudError('origin_error', `The origin ${where} answered ${status}; it may succeed if tried again later.`, {
       retryable: true,
       retryAfterSeconds: parseRetryAfter(headers['retry-after']),
+      originStatus: status,
     });
   }
   if (status >= 300 && status < 400) {

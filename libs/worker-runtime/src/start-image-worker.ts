@@ -3,7 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
 import { type LaneSize } from '@image-cloud/contracts';
 import { createRenderPipeline, type DownloadLeases } from '@image-cloud/image-pipeline';
-import { type JobEvent, RedisLease, createBlockingConnection, redisKeys, startRenderWorker, wrongEvictionPolicy } from '@image-cloud/job-queue';
+import {
+  type JobEvent,
+  OriginSlots,
+  RedisLease,
+  createBlockingConnection,
+  redisKeys,
+  startRenderWorker,
+  wrongEvictionPolicy,
+} from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
@@ -53,7 +61,13 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     },
   }));
 
-  const leaseTtlMs = config.fetch.totalTimeoutMs + 5_000;
+  const originSlots = new OriginSlots(connection, config.queuePrefix, {
+    domains: config.domains,
+    leaseMs: config.fetch.slotLeaseMs,
+    backoffMs: config.fetch.backoffMs,
+  });
+  // The lease on an original covers a sync job's wait for a download slot and the download itself.
+  const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;
   const leases: DownloadLeases = {
     tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, redisKeys.downloadLock(config.queuePrefix, originalKey), leaseTtlMs),
     isHeld: (originalKey) => RedisLease.isHeld(connection, redisKeys.downloadLock(config.queuePrefix, originalKey)),
@@ -77,6 +91,8 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     render: (bytes, probe, transform, renderOptions) => renderPool.render(bytes, probe, transform, renderOptions),
     bigLane: { pixels: config.worker.bigLanePixels, bytes: config.worker.bigLaneBytes },
     downloadWaitMs: leaseTtlMs,
+    originSlots,
+    originSlotWaitMs: config.fetch.slotWaitMs,
   });
 
   const budgetMs = size === 'big' ? config.worker.bigBudgetMs : config.worker.normalBudgetMs;
@@ -87,7 +103,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     concurrency: config.worker.concurrency,
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     asyncAttempts: config.worker.asyncAttempts,
-    process: (job, context) => pipeline.run(job, { budgetMs, lane: job.lane, signal: context.signal }),
+    process: (job, context) => pipeline.run(job, { budgetMs, lane: job.lane, signal: context.signal, waiterId: context.waiterId }),
     onJobEvent: (event) => {
       options.onJobEvent?.(event);
       logger.debug('job finished', {
@@ -113,6 +129,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
       if (!finished) await worker.close(true);
       await renderPool.close();
+      await originSlots.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };

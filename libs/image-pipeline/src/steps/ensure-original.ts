@@ -2,27 +2,47 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageCloudError } from '@image-cloud/errors';
 import { probeImage } from '@image-cloud/imaging';
 import type { OriginalSource, PipelineState } from '../pipeline-context';
+import { takeOriginSlot } from './take-origin-slot';
 
 const LEASE_POLL_MS = 100;
 
+type Fetched = Awaited<ReturnType<OriginalSource['fetch']>>;
+
+/** Busy answers that back the whole domain off, not just this download. */
+function isBusyAnswer(error: unknown): error is ImageCloudError {
+  return error instanceof ImageCloudError && (error.originStatus === 429 || error.originStatus === 503);
+}
+
+/** Downloads from the origin inside one of its domain's download slots. */
+async function fetchFromOrigin(state: PipelineState): Promise<Fetched> {
+  const { job, deps, options } = state;
+  const slot = await takeOriginSlot(state);
+  try {
+    return await deps.origin.fetch(job.url, { signal: options.signal });
+  } catch (error) {
+    if (slot && isBusyAnswer(error)) await slot.backOff(error.retryAfterSeconds).catch(() => undefined);
+    throw error;
+  } finally {
+    // With Redis gone the slot's lease runs out by itself; the download's own outcome matters more.
+    await slot?.release().catch(() => undefined);
+  }
+}
+
 async function download(state: PipelineState): Promise<void> {
   const { job, deps, options } = state;
-  const sources: OriginalSource[] = [];
-  if (job.useAlternativeClouds) sources.push(...deps.peers.map((peer) => peer.source));
-  sources.push(deps.origin);
+  const peers: OriginalSource[] = job.useAlternativeClouds ? deps.peers.map((peer) => peer.source) : [];
 
-  let fetched: Awaited<ReturnType<OriginalSource['fetch']>> | undefined;
-  for (const [index, source] of sources.entries()) {
-    const isOrigin = index === sources.length - 1;
+  let fetched: Fetched | undefined;
+  for (const peer of peers) {
     try {
-      fetched = await source.fetch(job.url, { signal: options.signal });
+      fetched = await peer.fetch(job.url, { signal: options.signal });
       break;
-    } catch (error) {
+    } catch {
       // A peer that lacks the image (or is down) just means: try the next one, then the origin.
-      if (isOrigin) throw error;
     }
   }
-  const { bytes, contentType, etag, lastModified } = fetched!;
+  fetched ??= await fetchFromOrigin(state);
+  const { bytes, contentType, etag, lastModified } = fetched;
   const probe = await probeImage(bytes, deps.limits);
   const meta = await deps.storage.putOriginal(job.originalKey, bytes, {
     url: job.url,

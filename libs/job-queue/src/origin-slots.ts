@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import { Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { LANE_SIZES, type LaneSize, type LaneUrgency } from '@image-cloud/contracts';
+import { redisKeys } from './redis-keys';
+import { createRenderQueue } from './render-queues';
+
+/** The pool of download slots a URL counts against, and its size. */
+export interface OriginPool {
+  pool: string;
+  cap: number;
+}
+
+/** `domains` from CONFIG: maximum parallel downloads per domain, `default` for every other one. */
+export type DomainCaps = Readonly<Record<string, number>> & { readonly default: number };
+
+function normalizeHost(host: string): string {
+  return host.toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * The pool a URL's host belongs to: the host itself or its closest listed parent domain (so
+ * `{"shop.de": 2}` covers img1.shop.de and img2.shop.de together), else the host alone with the
+ * default cap.
+ */
+export function originPoolOf(url: string, caps: ReadonlyMap<string, number>, defaultCap: number): OriginPool {
+  const host = normalizeHost(new URL(url).hostname);
+  const isAddress = host.startsWith('[') || /^[\d.]+$/.test(host);
+  const labels = isAddress ? [host] : host.split('.');
+  // Parent domains down to the second level; a bare TLD is never a pool.
+  for (let i = 0; i === 0 || i < labels.length - 1; i++) {
+    const candidate = labels.slice(i).join('.');
+    const cap = caps.get(candidate);
+    if (cap !== undefined) return { pool: candidate, cap };
+  }
+  return { pool: host, cap: defaultCap };
+}
+
+export type OriginSlotAttempt =
+  | { slot: OriginSlot }
+  | { slot?: undefined; reason: 'saturated' | 'backoff'; waitMs: number; pool: string; cap: number };
+
+/** A held download slot; released when the download ends, renewed while it runs. */
+export interface OriginSlot {
+  readonly pool: string;
+  release(): Promise<void>;
+  /** The origin answered 429/503: no downloads from its domain for a while. Resolves to the back-off in ms. */
+  backOff(retryAfterSeconds?: number): Promise<number>;
+}
+
+export interface OriginSlotsOptions {
+  domains: DomainCaps;
+  /** Lease of a slot; renewed every third of it while the download runs, so a dead worker's slot frees itself. */
+  leaseMs: number;
+  /** Back-off after a 429/503 without Retry-After; doubles with each further one, up to MAX_BACKOFF_MS. */
+  backoffMs: number;
+}
+
+const MAX_BACKOFF_MS = 300_000;
+/** A sync waiter that stops polling for this long no longer holds async jobs back. */
+const SYNC_WAITER_TTL_MS = 2_000;
+/** Slots of pools nobody touched for a day are forgotten with their keys. */
+const WAITERS_TTL_MS = 86_400_000;
+
+const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * KEYS: slots, backoff, sync waiters, async waiters. ARGV: cap, token, lease ms, urgency, waiter id.
+ * Slots and sync waiters are sorted sets scored by expiry; async waiters by arrival (FIFO wake-ups).
+ * Free slots are left to live sync waiters first: somebody waiting for an answer beats a prefetch.
+ * Returns {1} when the slot is taken, {0, backoff ms, 'backoff'} or {0, waiter rank, 'saturated'}.
+ */
+const ACQUIRE = `${NOW_MS}
+local backoff = redis.call('PTTL', KEYS[2])
+if backoff > 0 then return {0, backoff, 'backoff'} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local leaseMs = tonumber(ARGV[3])
+local isSync = ARGV[4] == 'sync'
+local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+if not isSync then free = free - redis.call('ZCARD', KEYS[3]) end
+if free > 0 then
+  redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], leaseMs * 2)
+  if isSync then redis.call('ZREM', KEYS[3], ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
+  return {1, 0, ''}
+end
+if isSync then
+  redis.call('ZADD', KEYS[3], now + ${SYNC_WAITER_TTL_MS}, ARGV[5])
+  redis.call('PEXPIRE', KEYS[3], ${SYNC_WAITER_TTL_MS * 2})
+  return {0, 0, 'saturated'}
+end
+redis.call('ZADD', KEYS[4], 'NX', now, ARGV[5])
+redis.call('PEXPIRE', KEYS[4], ${WAITERS_TTL_MS})
+return {0, redis.call('ZRANK', KEYS[4], ARGV[5]), 'saturated'}`;
+
+/** KEYS: slots. ARGV: token, lease ms. Extends a slot still held. */
+const RENEW = `${NOW_MS}
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+end
+return 0`;
+
+/**
+ * KEYS: slots, sync waiters, async waiters. ARGV: token, cap. Frees the slot and pops the oldest
+ * async waiters, one per free slot, for the caller to wake — unless a sync waiter is polling,
+ * which takes the slot itself. Returns a flat [waiter, arrival, …] list.
+ */
+const RELEASE = `${NOW_MS}
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2])
+if free <= 0 then return {} end
+return redis.call('ZPOPMIN', KEYS[3], free)`;
+
+/**
+ * KEYS: backoff, strikes. ARGV: requested ms (0: none given), base ms, max ms. Without a
+ * Retry-After each strike in a row doubles the back-off. Never shortens a back-off already set.
+ */
+const BACK_OFF = `local strikes = redis.call('INCR', KEYS[2])
+local ms = tonumber(ARGV[1])
+if ms <= 0 then ms = math.min(tonumber(ARGV[2]) * 2 ^ math.min(strikes - 1, 16), tonumber(ARGV[3])) end
+ms = math.floor(ms)
+redis.call('PEXPIRE', KEYS[2], ms * 2 + 60000)
+if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
+return redis.call('PTTL', KEYS[1])`;
+
+/** Id of a waiting job as a wake-up names it: `<lane size>:<job id>`. */
+export function originWaiterId(size: LaneSize, jobId: string): string {
+  return `${size}:${jobId}`;
+}
+
+/**
+ * Per-domain caps on parallel downloads, shared by every worker through Redis. A slot is a lease
+ * that expires unless renewed, so a worker killed mid-download frees its slot within `leaseMs`.
+ * A prefetch that finds its domain saturated is told how long to wait (the worker parks it as a
+ * delayed job); the release of a slot wakes the oldest parked job of that domain at once, and the
+ * returned delay is only the fallback for a lost wake-up.
+ */
+export class OriginSlots {
+  private readonly caps: Map<string, number>;
+  private readonly queues = new Map<LaneSize, Queue>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly options: OriginSlotsOptions,
+  ) {
+    this.caps = new Map(Object.entries(options.domains).filter(([domain]) => domain !== 'default').map(([domain, cap]) => [normalizeHost(domain), cap]));
+  }
+
+  poolOf(url: string): OriginPool {
+    return originPoolOf(url, this.caps, this.options.domains.default);
+  }
+
+  /** Takes a slot of the URL's pool, or says why not and how long to wait. `waiter.id` names the job for its wake-up. */
+  async tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string }): Promise<OriginSlotAttempt> {
+    const { pool, cap } = this.poolOf(url);
+    const keys = this.keysOf(pool);
+    const token = randomUUID();
+    const [taken, amount, reason] = (await this.redis.eval(
+      ACQUIRE,
+      4,
+      keys.slots,
+      keys.backoff,
+      keys.syncWaiters,
+      keys.asyncWaiters,
+      cap,
+      token,
+      this.options.leaseMs,
+      waiter.urgency,
+      waiter.id,
+    )) as [number, number, string];
+    if (taken === 1) return { slot: this.heldSlot(pool, cap, token) };
+    if (reason === 'backoff') return { reason, waitMs: Number(amount), pool, cap };
+    return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount)), pool, cap };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+
+  private keysOf(pool: string) {
+    return {
+      slots: redisKeys.originSlots(this.prefix, pool),
+      backoff: redisKeys.originBackoff(this.prefix, pool),
+      strikes: redisKeys.originStrikes(this.prefix, pool),
+      syncWaiters: redisKeys.originSyncWaiters(this.prefix, pool),
+      asyncWaiters: redisKeys.originAsyncWaiters(this.prefix, pool),
+    };
+  }
+
+  private heldSlot(pool: string, cap: number, token: string): OriginSlot {
+    const keys = this.keysOf(pool);
+    const { leaseMs } = this.options;
+    const renewal = setInterval(() => {
+      this.redis.eval(RENEW, 1, keys.slots, token, leaseMs).catch(() => undefined);
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    renewal.unref();
+    let released = false;
+    return {
+      pool,
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(renewal);
+        const popped = (await this.redis.eval(RELEASE, 3, keys.slots, keys.syncWaiters, keys.asyncWaiters, token, cap)) as string[];
+        for (let i = 0; i < popped.length; i += 2) await this.wake(keys.asyncWaiters, popped[i]!, popped[i + 1]!);
+      },
+      backOff: async (retryAfterSeconds) => {
+        const requestedMs = retryAfterSeconds === undefined ? 0 : Math.max(1_000, retryAfterSeconds * 1_000);
+        return Number(await this.redis.eval(BACK_OFF, 2, keys.backoff, keys.strikes, requestedMs, this.options.backoffMs, MAX_BACKOFF_MS));
+      },
+    };
+  }
+
+  /**
+   * Moves a parked job back to its queue. A job caught between being refused a slot and being
+   * parked is put back in line, so the next release wakes it; a job that is gone is forgotten.
+   */
+  private async wake(waitersKey: string, waiter: string, arrival: string): Promise<void> {
+    const separator = waiter.indexOf(':');
+    const size = waiter.slice(0, separator) as LaneSize;
+    if (!LANE_SIZES.includes(size)) return;
+    const job = await Job.fromId(this.queue(size), waiter.slice(separator + 1));
+    if (!job) return;
+    try {
+      await job.promote();
+    } catch {
+      if ((await job.getState()) === 'active') await this.redis.zadd(waitersKey, 'NX', arrival, waiter);
+    }
+  }
+
+  private queue(size: LaneSize): Queue {
+    let queue = this.queues.get(size);
+    if (!queue) {
+      queue = createRenderQueue(size, this.redis, this.prefix);
+      this.queues.set(size, queue);
+    }
+    return queue;
+  }
+}
+
+/**
+ * How long a refused prefetch stays parked if no release wakes it (say its slot's holder died):
+ * later in line, longer, so a long line re-checks at a bounded rate. Jittered against herds.
+ */
+function fallbackDelayMs(rank: number): number {
+  const base = Math.min(60_000, 1_000 + rank * 50);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}

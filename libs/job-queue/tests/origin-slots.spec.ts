@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
+import { OriginSlots, type OriginSlot, type OriginSlotAttempt, createBlockingConnection, originWaiterId } from '../src';
+
+let prefix: string;
+let redis: Redis;
+let slots: OriginSlots;
+// Each test has a domain of its own, so nothing one leaves behind changes another.
+const domains = { default: 3, 'a.test': 2, 'b.test': 5, 'line.test': 2, 'prio.test': 2, 'wake.test': 2 };
+
+function taken(attempt: OriginSlotAttempt): OriginSlot {
+  if (!attempt.slot) throw new Error(`expected a slot, got ${attempt.reason}`);
+  return attempt.slot;
+}
+
+const asyncWaiter = (id: string) => ({ urgency: 'async' as const, id });
+const syncWaiter = (id: string) => ({ urgency: 'sync' as const, id });
+
+beforeAll(async () => {
+  prefix = uniquePrefix('origin-slots');
+  redis = createBlockingConnection(TEST_REDIS_URL, 'spec-origin-slots');
+  slots = new OriginSlots(redis, prefix, { domains, leaseMs: 600, backoffMs: 400 });
+});
+
+afterAll(async () => {
+  await slots.close();
+  redis.disconnect();
+  await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
+});
+
+describe('OriginSlots (real Redis)', () => {
+  it('hands out at most the cap of a domain at once, shared by its subdomains, and frees slots on release', async () => {
+    const urls = Array.from({ length: 20 }, (_, i) => `http://img${i % 3}.a.test/p${i}.jpg`);
+    const attempts = await Promise.all(urls.map((url, i) => slots.tryAcquire(url, asyncWaiter(`normal:cap-${i}`))));
+    const held = attempts.filter((attempt) => attempt.slot).map(taken);
+    expect(held).toHaveLength(2);
+    const refused = attempts.filter((attempt) => !attempt.slot);
+    expect(refused.every((attempt) => !attempt.slot && attempt.reason === 'saturated' && attempt.pool === 'a.test' && attempt.cap === 2)).toBe(true);
+    // Other domains are not affected by a's saturation.
+    const others = await Promise.all(Array.from({ length: 5 }, (_, i) => slots.tryAcquire(`http://b.test/${i}`, asyncWaiter(`normal:b-${i}`))));
+    expect(others.filter((attempt) => attempt.slot)).toHaveLength(5);
+    await Promise.all([...held, ...others.map(taken)].map((slot) => slot.release()));
+    const again = await slots.tryAcquire('http://a.test/again', asyncWaiter('normal:again'));
+    await taken(again).release();
+  });
+
+  it('tells a refused prefetch a fallback delay that grows with its place in line', async () => {
+    const held = await Promise.all([0, 1].map((i) => slots.tryAcquire('http://line.test/x', asyncWaiter(`normal:holder-${i}`)).then(taken)));
+    const first = await slots.tryAcquire('http://line.test/1', asyncWaiter('normal:first'));
+    for (let i = 0; i < 200; i++) await slots.tryAcquire('http://line.test/n', asyncWaiter(`normal:n-${i}`));
+    const late = await slots.tryAcquire('http://line.test/late', asyncWaiter('normal:late'));
+    expect(first.slot).toBeUndefined();
+    expect(late.slot).toBeUndefined();
+    if (first.slot || late.slot) return;
+    expect(first.waitMs).toBeLessThan(1_300);
+    expect(late.waitMs).toBeGreaterThan(first.waitMs * 4);
+    await Promise.all(held.map((slot) => slot.release()));
+  });
+
+  it('frees the slot of a holder that died (stopped renewing) once its lease runs out, and not before', async () => {
+    const otherProcess = createBlockingConnection(TEST_REDIS_URL, 'spec-origin-slots-dying');
+    const dying = new OriginSlots(otherProcess, prefix, { domains, leaseMs: 600, backoffMs: 400 });
+    taken(await dying.tryAcquire('http://dead.test/1', syncWaiter('d1')));
+    taken(await dying.tryAcquire('http://dead.test/2', syncWaiter('d2')));
+    taken(await dying.tryAcquire('http://dead.test/3', syncWaiter('d3')));
+    otherProcess.disconnect(); // the process is gone: no release, no renewal
+
+    const started = Date.now();
+    expect((await slots.tryAcquire('http://dead.test/4', syncWaiter('live'))).slot).toBeUndefined();
+    let attempt: OriginSlotAttempt;
+    do {
+      await sleep(50);
+      attempt = await slots.tryAcquire('http://dead.test/4', syncWaiter('live'));
+    } while (!attempt.slot && Date.now() - started < 5_000);
+    expect(attempt.slot).toBeDefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    await attempt.slot?.release();
+  });
+
+  it('keeps a slot while its holder renews it, however long the download takes', async () => {
+    const holders = await Promise.all([1, 2, 3].map((i) => slots.tryAcquire('http://long.test/x', syncWaiter(`long-${i}`)).then(taken)));
+    await sleep(1_500); // 2.5 leases
+    expect((await slots.tryAcquire('http://long.test/y', syncWaiter('late'))).slot).toBeUndefined();
+    await Promise.all(holders.map((slot) => slot.release()));
+  });
+
+  it('leaves a freed slot to a waiting sync job before any prefetch', async () => {
+    const held = await Promise.all([0, 1].map((i) => slots.tryAcquire('http://prio.test/busy', asyncWaiter(`normal:h${i}`)).then(taken)));
+    expect((await slots.tryAcquire('http://prio.test/s', syncWaiter('someone-waits'))).slot).toBeUndefined();
+    await held[0]!.release();
+    expect((await slots.tryAcquire('http://prio.test/p', asyncWaiter('normal:prefetch'))).slot).toBeUndefined();
+    const sync = taken(await slots.tryAcquire('http://prio.test/s', syncWaiter('someone-waits')));
+    await Promise.all([held[1]!.release(), sync.release()]);
+  });
+
+  it('backs a domain off for its Retry-After, or for a doubling default, and never shortens a back-off', async () => {
+    const slot = taken(await slots.tryAcquire('http://busy.test/1', asyncWaiter('normal:busy')));
+    expect(await slot.backOff(2)).toBeGreaterThan(1_900);
+    expect(await slot.backOff(1)).toBeGreaterThan(1_800);
+    await slot.release();
+    const refused = await slots.tryAcquire('http://busy.test/2', syncWaiter('busy-sync'));
+    expect(refused).toMatchObject({ reason: 'backoff', pool: 'busy.test' });
+    if (!refused.slot) expect(refused.waitMs).toBeGreaterThan(1_500);
+
+    const plain = taken(await slots.tryAcquire('http://plain.test/1', asyncWaiter('normal:plain')));
+    const first = await plain.backOff();
+    const second = await plain.backOff();
+    const third = await plain.backOff();
+    await plain.release();
+    expect(first).toBeLessThanOrEqual(400);
+    expect(second).toBeGreaterThan(700);
+    expect(third).toBeGreaterThan(1_500);
+  });
+
+  it('wakes the oldest parked job of the domain when a slot is released', async () => {
+    const queue = new Queue('render-normal', { connection: redis, prefix });
+    try {
+      const held = await Promise.all([0, 1].map((i) => slots.tryAcquire('http://wake.test/h', asyncWaiter(`normal:wh${i}`)).then(taken)));
+      await queue.add('render', { n: 1 }, { jobId: 'parked-1', delay: 60_000 });
+      await queue.add('render', { n: 2 }, { jobId: 'parked-2', delay: 60_000 });
+      await slots.tryAcquire('http://wake.test/p1', asyncWaiter(originWaiterId('normal', 'parked-1')));
+      await slots.tryAcquire('http://wake.test/p2', asyncWaiter(originWaiterId('normal', 'parked-2')));
+      await held[0]!.release();
+      expect(await queue.getJobState('parked-1')).toBe('waiting');
+      expect(await queue.getJobState('parked-2')).toBe('delayed');
+      await held[1]!.release();
+      expect(await queue.getJobState('parked-2')).toBe('waiting');
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
