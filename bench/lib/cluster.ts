@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TEST_REDIS_URL, deleteKeysWithPrefix, freePort, uniquePrefix, waitForHttp } from '@image-cloud/testing';
+import { TEST_REDIS_URL, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -56,14 +55,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     prefix,
     redisUrl: TEST_REDIS_URL,
     async stop() {
-      await Promise.all(
-        children.map(async (child) => {
-          if (child.exitCode !== null) return;
-          const exited = once(child, 'exit');
-          child.kill('SIGTERM');
-          await exited;
-        }),
-      );
+      await stopProcesses(children);
       await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -2,13 +2,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { makeImage } from '@image-cloud/imaging/testing';
-import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, startOriginServer, uniquePrefix, waitForHttp } from '@image-cloud/testing';
+import {
+  DIST_DIR,
+  type OriginServer,
+  TEST_REDIS_URL,
+  deleteKeysWithPrefix,
+  freePort,
+  spawnBuiltApp,
+  startOriginServer,
+  stopProcesses,
+  uniquePrefix,
+  waitForHttp,
+} from '@image-cloud/testing';
 
 /** `image-cloud prefetch` against a real server and worker (the built bundles). */
-const DIST = resolve(__dirname, '../../../dist');
-const CLI = join(DIST, 'cli/main.js');
+const CLI = join(DIST_DIR, 'cli/main.js');
 
 describe('image-cloud prefetch', () => {
   const prefix = uniquePrefix('cli-prefetch');
@@ -25,21 +35,14 @@ describe('image-cloud prefetch', () => {
     await writeFile(configPath, JSON.stringify({ allowPrivateOrigins: ['127.0.0.0/8'] }));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
-    processes.push(spawn(process.execPath, [join(DIST, 'service-server/main.js')], { env, stdio: 'ignore' }));
-    processes.push(spawn(process.execPath, [join(DIST, 'image-worker/main.js')], { env: { ...env, WORKER_LANE: 'normal' }, stdio: 'ignore' }));
+    const env = { PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    processes.push(spawnBuiltApp('service-server', env));
+    processes.push(spawnBuiltApp('image-worker', { ...env, WORKER_LANE: 'normal' }));
     await waitForHttp(`${base}/readyz`);
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all(
-      processes.map(async (child) => {
-        if (child.exitCode !== null) return;
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
-      }),
-    );
+    await stopProcesses(processes);
     await origin?.close();
     await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
     await rm(dataDir, { recursive: true, force: true });

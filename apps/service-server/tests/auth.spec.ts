@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { makeImage } from '@image-cloud/imaging/testing';
 import { signRequest } from '@image-cloud/tenant-auth';
-import { freePort, waitForHttp } from '@image-cloud/testing';
+import { freePort, spawnBuiltApp, stopProcesses, waitForHttp } from '@image-cloud/testing';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 
 const SHOP_TOKEN = 'shop-token-0123456789abcdef';
@@ -114,9 +112,14 @@ describe('rate limits', () => {
     const port = await freePort();
     const configPath = join(system.config.dataDir, 'second-server.json');
     await writeFile(configPath, JSON.stringify({ tenants: { pair: { token: PAIR_TOKEN, requestsPerSecond: 5, burst: 5 } }, allowPrivateOrigins: ['127.0.0.0/8'] }));
-    const second: ChildProcess = spawn(process.execPath, [resolve(__dirname, '../../../dist/service-server/main.js')], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: system.config.redisUrl, DATA_DIR: system.config.dataDir, CONFIG: configPath, QUEUE_PREFIX: system.config.queuePrefix, LOG_LEVEL: 'silent' },
-      stdio: 'ignore',
+    const second = spawnBuiltApp('service-server', {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: system.config.redisUrl,
+      DATA_DIR: system.config.dataDir,
+      CONFIG: configPath,
+      QUEUE_PREFIX: system.config.queuePrefix,
+      LOG_LEVEL: 'silent',
     });
     try {
       await waitForHttp(`http://127.0.0.1:${port}/healthz`);
@@ -139,9 +142,7 @@ describe('rate limits', () => {
       expect(allowed).toBeGreaterThanOrEqual(Math.floor(expected) - 2);
       expect(allowed).toBeLessThanOrEqual(Math.ceil(expected) + 1);
     } finally {
-      const exited = once(second, 'exit');
-      second.kill('SIGTERM');
-      await exited;
+      await stopProcesses([second]);
     }
   }, 30_000);
 });

@@ -91,7 +91,7 @@ it("backs a domain off for its 429/503 Retry-After: no download from it until th
   const busy = await getImage(originA.url('/busy'));
   expect(busy.status).toBe(502);
   expect(busy.headers.get('retry-after')).toBe('2');
-  expect((await busy.json()).error).toBe('origin_error');
+  expect(await busy.json()).toMatchObject({ error: 'origin_error' });
 
   // The back-off (2 s) is longer than a sync request may wait for a slot (1.5 s): answered at once.
   const during = await getImage(originA.url('/after?sync=1'));

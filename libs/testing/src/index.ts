@@ -10,3 +10,4 @@ export { TEST_REDIS_URL, uniquePrefix, deleteKeysWithPrefix, countKeysWithPrefix
 export { SHARED_FIXTURES_DIR, CORPUS_DIR, BENCH_PHOTOS_DIR, hasCorpus, readManifest, type ManifestRow } from './fixtures';
 export { freePort } from './free-port';
 export { waitForHttp } from './wait-for-http';
+export { DIST_DIR, type BuiltApp, spawnBuiltApp, stopProcesses } from './built-apps';

@@ -1,0 +1,105 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type OriginServer, startOriginServer } from '@image-cloud/testing';
+import { startCluster } from './lib/cluster';
+import { runLoad } from './lib/load';
+import { printTable } from './lib/table';
+import { runBenchmark } from './lib/run-benchmark';
+
+/**
+ * Prefetch throughput under per-domain caps (issue 4). Three local origins are three domains, each
+ * answering after a fixed delay. A fire_and_forget batch mixed across them runs through the
+ * cluster (built bundles: one server, one worker per core with 8 job slots each, more than the
+ * caps allow together, so the caps are the limit). Per domain it reports the downloads/s achieved
+ * against two baselines: the cap-limited ideal (cap ÷ answer time) and, measured in the same run,
+ * a plain client that keeps exactly `cap` downloads open at once. Also the most downloads each
+ * origin ever saw at once, which must not exceed its cap.
+ * Usage: npm run bench -- prefetch-throughput [urlsPerDomain=2000]
+ */
+
+interface Domain {
+  name: string;
+  host: string;
+  cap: number;
+  answerMs: number;
+  origin?: OriginServer;
+}
+
+const DOMAINS: Domain[] = [
+  { name: 'a', host: '127.0.0.2', cap: 2, answerMs: 20 },
+  { name: 'b', host: '127.0.0.3', cap: 5, answerMs: 50 },
+  { name: 'default', host: '127.0.0.1', cap: 3, answerMs: 30 },
+];
+
+async function main(): Promise<void> {
+  const perDomain = Number(process.argv[2] ?? 2_000);
+  for (const domain of DOMAINS) domain.origin = await startOriginServer({ host: domain.host });
+  const origins = DOMAINS.map((domain) => domain.origin!);
+  const urlsOf = (domain: Domain, run: string) => Array.from({ length: perDomain }, (_, i) => domain.origin!.url(`/slow?ms=${domain.answerMs}&run=${run}&n=${i}`));
+
+  // Baseline: a plain client with exactly `cap` downloads in flight per domain, all domains at once.
+  const direct = await Promise.all(DOMAINS.map((domain) => runLoad(urlsOf(domain, 'direct'), domain.cap).then((result) => result.get('all')!)));
+  for (const origin of origins) origin.resetHits();
+
+  const cluster = await startCluster({
+    name: 'prefetch',
+    config: {
+      allowPrivateOrigins: ['127.0.0.0/8'],
+      domains: { default: 3, '127.0.0.2': 2, '127.0.0.3': 5 },
+      worker: { concurrency: 8 },
+    },
+    bigWorkers: 0,
+  });
+  try {
+    const mixed: string[] = [];
+    const lists = DOMAINS.map((domain) => urlsOf(domain, 'cluster'));
+    for (let i = 0; i < perDomain; i++) for (const list of lists) mixed.push(list[i]!);
+    const started = performance.now();
+    const response = await fetch(`${cluster.url}/fire_and_forget`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ urls: mixed }) });
+    if (response.status !== 202) throw new Error(`fire_and_forget answered ${response.status}: ${await response.text()}`);
+    const { batchId } = (await response.json()) as { batchId: string };
+
+    // When each origin served its last URL: that domain's share of the batch is done.
+    const finishedAt = new Map<Domain, number>();
+    let progress: { complete: boolean; done: number; failed: Record<string, number> };
+    do {
+      await sleep(50);
+      for (const domain of DOMAINS) if (!finishedAt.has(domain) && domain.origin!.hits() >= perDomain) finishedAt.set(domain, performance.now());
+      progress = (await (await fetch(`${cluster.url}/fire_and_forget/${batchId}`)).json()) as typeof progress;
+    } while (!progress.complete);
+    const totalSeconds = (performance.now() - started) / 1000;
+
+    const rows = DOMAINS.map((domain, i) => {
+      const seconds = ((finishedAt.get(domain) ?? performance.now()) - started) / 1000;
+      const achieved = perDomain / seconds;
+      const ideal = (domain.cap * 1000) / domain.answerMs;
+      return [
+        `${domain.name} (${domain.host})`,
+        domain.cap,
+        domain.answerMs,
+        perDomain,
+        ideal,
+        direct[i]!.perSecond,
+        achieved,
+        achieved / ideal,
+        achieved / direct[i]!.perSecond,
+        domain.origin!.maxConcurrent(),
+      ];
+    });
+    const idealTotal = DOMAINS.reduce((sum, domain) => sum + (domain.cap * 1000) / domain.answerMs, 0);
+    const directTotal = direct.reduce((sum, result) => sum + result.perSecond, 0);
+    const achievedTotal = (perDomain * DOMAINS.length) / totalSeconds;
+    rows.push(['all', '', '', perDomain * DOMAINS.length, idealTotal, directTotal, achievedTotal, achievedTotal / idealTotal, achievedTotal / directTotal, '']);
+    printTable(
+      `Prefetch of ${perDomain * DOMAINS.length} URLs mixed across three domains through the cluster (${progress.done} done, failed ${JSON.stringify(progress.failed)}); downloads/s per domain until its last download`,
+      ['domain', 'cap', 'origin ms', 'URLs', 'ideal /s', 'direct client /s', 'cluster /s', 'vs ideal', 'vs direct', 'max concurrent seen'],
+      rows,
+    );
+    const over = DOMAINS.filter((domain) => domain.origin!.maxConcurrent() > domain.cap);
+    console.log(over.length === 0 ? 'no origin ever saw more parallel downloads than its cap' : `CAP EXCEEDED at ${over.map((d) => d.name).join(', ')}`);
+  } finally {
+    await cluster.stop();
+    await Promise.all(origins.map((origin) => origin.close()));
+  }
+}
+
+runBenchmark(main);
