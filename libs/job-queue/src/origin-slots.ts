@@ -103,17 +103,17 @@ end
 return 0`;
 
 /**
- * KEYS: slots, sync waiters, async waiters. ARGV: token, cap. Frees the slot and pops the oldest
- * async waiters, one per free slot, for the caller to wake — unless a sync waiter is polling,
- * which takes the slot itself. Returns a flat [waiter, arrival, …] list.
+ * KEYS: slots, sync waiters. ARGV: token, cap. Frees the slot; returns how many parked prefetches
+ * to wake: one per free slot, none while a sync waiter is polling (it takes the slot itself).
  */
 const RELEASE = `${NOW_MS}
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2])
-if free <= 0 then return {} end
-return redis.call('ZPOPMIN', KEYS[3], free)`;
+return math.max(0, tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2]))`;
+
+/** Most stale entries (jobs gone, or already back in their queue) one release skips looking for a parked job to wake. */
+const MAX_STALE_WAITERS_PER_RELEASE = 10;
 
 /**
  * KEYS: backoff, strikes. ARGV: requested ms (0: none given), base ms, max ms. Without a
@@ -207,8 +207,15 @@ export class OriginSlots {
         if (released) return;
         released = true;
         clearInterval(renewal);
-        const popped = (await this.redis.eval(RELEASE, 3, keys.slots, keys.syncWaiters, keys.asyncWaiters, token, cap)) as string[];
-        for (let i = 0; i < popped.length; i += 2) await this.wake(keys.asyncWaiters, popped[i]!, popped[i + 1]!);
+        const free = Number(await this.redis.eval(RELEASE, 2, keys.slots, keys.syncWaiters, token, cap));
+        let woken = 0;
+        let stale = 0;
+        while (woken < free && stale < MAX_STALE_WAITERS_PER_RELEASE) {
+          const [waiter, arrival] = await this.redis.zpopmin(keys.asyncWaiters);
+          if (waiter === undefined || arrival === undefined) break;
+          if (await this.wake(keys.asyncWaiters, waiter, arrival)) woken++;
+          else stale++;
+        }
       },
       backOff: async (retryAfterSeconds) => {
         const requestedMs = retryAfterSeconds === undefined ? 0 : Math.max(1_000, retryAfterSeconds * 1_000);
@@ -218,19 +225,22 @@ export class OriginSlots {
   }
 
   /**
-   * Moves a parked job back to its queue. A job caught between being refused a slot and being
-   * parked is put back in line, so the next release wakes it; a job that is gone is forgotten.
+   * Moves a parked job back to its queue; true when it did. A job caught between being refused a
+   * slot and being parked is put back in line, so a later release wakes it; a job that is gone or
+   * already back in its queue is forgotten.
    */
-  private async wake(waitersKey: string, waiter: string, arrival: string): Promise<void> {
+  private async wake(waitersKey: string, waiter: string, arrival: string): Promise<boolean> {
     const separator = waiter.indexOf(':');
     const size = waiter.slice(0, separator) as LaneSize;
-    if (!LANE_SIZES.includes(size)) return;
+    if (!LANE_SIZES.includes(size)) return false;
     const job = await Job.fromId(this.queue(size), waiter.slice(separator + 1));
-    if (!job) return;
+    if (!job) return false;
     try {
       await job.promote();
+      return true;
     } catch {
       if ((await job.getState()) === 'active') await this.redis.zadd(waitersKey, 'NX', arrival, waiter);
+      return false;
     }
   }
 

@@ -114,12 +114,13 @@ describe('OriginSlots (real Redis)', () => {
     expect(third).toBeGreaterThan(1_500);
   });
 
-  it('wakes the oldest parked job of the domain when a slot is released', async () => {
+  it('wakes the oldest parked job of the domain when a slot is released, skipping jobs that are gone', async () => {
     const queue = new Queue('render-normal', { connection: redis, prefix });
     try {
       const held = await Promise.all([0, 1].map((i) => slots.tryAcquire('http://wake.test/h', asyncWaiter(`normal:wh${i}`)).then(taken)));
       await queue.add('render', { n: 1 }, { jobId: 'parked-1', delay: 60_000 });
       await queue.add('render', { n: 2 }, { jobId: 'parked-2', delay: 60_000 });
+      await slots.tryAcquire('http://wake.test/gone', asyncWaiter(originWaiterId('normal', 'removed-meanwhile')));
       await slots.tryAcquire('http://wake.test/p1', asyncWaiter(originWaiterId('normal', 'parked-1')));
       await slots.tryAcquire('http://wake.test/p2', asyncWaiter(originWaiterId('normal', 'parked-2')));
       await held[0]!.release();
