@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type OriginServer, startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './lib/cluster';
+import { cpuByRole } from './lib/cpu-accounting';
 import { runLoad } from './lib/load';
 import { printTable } from './lib/table';
 import { runBenchmark } from './lib/run-benchmark';
@@ -60,12 +62,16 @@ async function main(): Promise<void> {
 
     // When each origin served its last URL: that domain's share of the batch is done.
     const finishedAt = new Map<Domain, number>();
-    let progress: { complete: boolean; done: number; failed: Record<string, number> };
-    do {
-      await sleep(50);
-      for (const domain of DOMAINS) if (!finishedAt.has(domain) && domain.origin!.hits() >= perDomain) finishedAt.set(domain, performance.now());
-      progress = (await (await fetch(`${cluster.url}/fire_and_forget/${batchId}`)).json()) as typeof progress;
-    } while (!progress.complete);
+    type Progress = { complete: boolean; done: number; failed: Record<string, number> };
+    const { result: progress, cpu } = await cpuByRole(async () => {
+      let last: Progress;
+      do {
+        await sleep(50);
+        for (const domain of DOMAINS) if (!finishedAt.has(domain) && domain.origin!.hits() >= perDomain) finishedAt.set(domain, performance.now());
+        last = (await (await fetch(`${cluster.url}/fire_and_forget/${batchId}`)).json()) as Progress;
+      } while (!last.complete);
+      return last;
+    });
     const totalSeconds = (performance.now() - started) / 1000;
 
     const rows = DOMAINS.map((domain, i) => {
@@ -93,6 +99,14 @@ async function main(): Promise<void> {
       `Prefetch of ${perDomain * DOMAINS.length} URLs mixed across three domains through the cluster (${progress.done} done, failed ${JSON.stringify(progress.failed)}); downloads/s per domain until its last download`,
       ['domain', 'cap', 'origin ms', 'URLs', 'ideal /s', 'direct client /s', 'cluster /s', 'vs ideal', 'vs direct', 'max concurrent seen'],
       rows,
+    );
+    const coreSeconds = totalSeconds * availableParallelism();
+    printTable(
+      `Where the CPU went during the batch (${coreSeconds.toFixed(1)} core-seconds available; the origins run in the load generator)`,
+      ['process role', 'CPU s', 'share of available', 'CPU ms per URL'],
+      [...cpu]
+        .sort((x, y) => y[1] - x[1])
+        .map(([role, seconds]) => [role, seconds, `${Math.round((100 * seconds) / coreSeconds)}%`, (1000 * seconds) / (perDomain * DOMAINS.length)]),
     );
     const over = DOMAINS.filter((domain) => domain.origin!.maxConcurrent() > domain.cap);
     console.log(over.length === 0 ? 'no origin ever saw more parallel downloads than its cap' : `CAP EXCEEDED at ${over.map((d) => d.name).join(', ')}`);
