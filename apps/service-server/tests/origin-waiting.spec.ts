@@ -36,14 +36,15 @@ const getImage = (url: string) => system.request(`/get_image?${new URLSearchPara
 
 it('keeps prefetches for a saturated domain out of the worker slots, so other domains proceed', async () => {
   originA.resetHits();
-  const slow = await submitBatch(system.server.url, Array.from({ length: 6 }, (_, i) => originA.url(`/slow?ms=500&parked=${i}`)));
+  const slow = await submitBatch(system.server.url, Array.from({ length: 6 }, (_, i) => originA.url(`/slow?ms=800&parked=${i}`)));
   const fast = await submitBatch(system.server.url, Array.from({ length: 30 }, (_, i) => system.origin.url(`/bytes/w.jpg?other=${i}`)));
 
   const fastDone = await waitForBatch(system.server.url, fast, 20_000);
   const slowThen = await batchProgress(system.server.url, slow);
   expect(fastDone).toMatchObject({ done: 30, complete: true });
-  // a's six downloads take 3 s one after another; the other domain's 30 were done long before.
-  expect(slowThen.done).toBeLessThanOrEqual(4);
+  // a's six downloads take 4.8 s one after another; the other domain's 30 were done long before.
+  // Had a's waiting prefetches kept the second worker slot, the 30 would have waited for all six.
+  expect(slowThen.done).toBeLessThanOrEqual(3);
   expect(system.jobEvents.some((event) => event.outcome === 'parked')).toBe(true);
 
   expect(await waitForBatch(system.server.url, slow, 20_000)).toMatchObject({ done: 6, complete: true });
@@ -56,6 +57,18 @@ it('lets sync requests for a saturated domain wait their turn, one download at a
   expect(responses.map((response) => response.status)).toEqual([200, 200, 200]);
   for (const response of responses) expect((await bodyOf(response)).equals(TINY_JPEG)).toBe(true);
   expect(originA.hits()).toBe(3);
+  expect(originA.maxConcurrent()).toBe(1);
+}, 30_000);
+
+it("gives a sync request the domain's next free slot before prefetches parked earlier", async () => {
+  originA.resetHits();
+  const parked = await submitBatch(system.server.url, Array.from({ length: 8 }, (_, i) => originA.url(`/slow?ms=300&queued=${i}`)));
+  await waitUntil(() => originA.concurrent() === 1);
+  const response = await getImage(originA.url('/slow?ms=10&urgent=1'));
+  expect(response.status).toBe(200);
+  // At most the download running when it arrived and one more went before it, not all eight.
+  expect((await batchProgress(system.server.url, parked)).done).toBeLessThanOrEqual(2);
+  expect(await waitForBatch(system.server.url, parked, 20_000)).toMatchObject({ done: 8, complete: true });
   expect(originA.maxConcurrent()).toBe(1);
 }, 30_000);
 
