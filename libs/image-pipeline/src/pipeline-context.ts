@@ -16,7 +16,8 @@ export interface DownloadLeases {
 
 /** A held download slot of an origin domain. */
 export interface OriginSlot {
-  release(): Promise<void>;
+  /** `originAnswered`: the download succeeded, which ends a run of 429/503 answers. */
+  release(originAnswered?: boolean): Promise<void>;
   /** The origin answered 429/503: no downloads from its domain for a while. */
   backOff(retryAfterSeconds?: number): Promise<number>;
 }

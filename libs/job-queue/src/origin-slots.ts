@@ -43,7 +43,8 @@ export type OriginSlotAttempt =
 /** A held download slot; released when the download ends, renewed while it runs. */
 export interface OriginSlot {
   readonly pool: string;
-  release(): Promise<void>;
+  /** Frees the slot; `originAnswered` ends a run of 429/503 answers, so the next back-off starts short again. */
+  release(originAnswered?: boolean): Promise<void>;
   /** The origin answered 429/503: no downloads from its domain for a while. Resolves to the back-off in ms. */
   backOff(retryAfterSeconds?: number): Promise<number>;
 }
@@ -59,7 +60,7 @@ export interface OriginSlotsOptions {
 const MAX_BACKOFF_MS = 300_000;
 /** A sync waiter that stops polling for this long no longer holds async jobs back. */
 const SYNC_WAITER_TTL_MS = 2_000;
-/** Slots of pools nobody touched for a day are forgotten with their keys. */
+/** The line of parked prefetches of a domain nobody touched for a day is forgotten. */
 const WAITERS_TTL_MS = 86_400_000;
 
 const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -103,11 +104,13 @@ end
 return 0`;
 
 /**
- * KEYS: slots, sync waiters. ARGV: token, cap. Frees the slot; returns how many parked prefetches
- * to wake: one per free slot, none while a sync waiter is polling (it takes the slot itself).
+ * KEYS: slots, sync waiters, strikes. ARGV: token, cap, '1' when the origin answered. Frees the
+ * slot (an answer ends a run of busy answers); returns how many parked prefetches to wake: one
+ * per free slot, none while a sync waiter is polling (it takes the slot itself).
  */
 const RELEASE = `${NOW_MS}
 redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 return math.max(0, tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2]))`;
@@ -203,11 +206,11 @@ export class OriginSlots {
     let released = false;
     return {
       pool,
-      release: async () => {
+      release: async (originAnswered = false) => {
         if (released) return;
         released = true;
         clearInterval(renewal);
-        const free = Number(await this.redis.eval(RELEASE, 2, keys.slots, keys.syncWaiters, token, cap));
+        const free = Number(await this.redis.eval(RELEASE, 3, keys.slots, keys.syncWaiters, keys.strikes, token, cap, originAnswered ? '1' : '0'));
         let woken = 0;
         let stale = 0;
         while (woken < free && stale < MAX_STALE_WAITERS_PER_RELEASE) {

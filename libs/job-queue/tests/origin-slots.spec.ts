@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
-import { OriginSlots, type OriginSlot, type OriginSlotAttempt, createBlockingConnection, originWaiterId } from '../src';
+import { OriginSlots, type OriginSlot, type OriginSlotAttempt, createBlockingConnection, originWaiterId, redisKeys } from '../src';
 
 let prefix: string;
 let redis: Redis;
@@ -112,6 +112,14 @@ describe('OriginSlots (real Redis)', () => {
     expect(first).toBeLessThanOrEqual(400);
     expect(second).toBeGreaterThan(700);
     expect(third).toBeGreaterThan(1_500);
+
+    // A download that got its answer ends the run: the next busy answer backs off from the start.
+    await redis.del(redisKeys.originBackoff(prefix, 'plain.test'));
+    const answered = taken(await slots.tryAcquire('http://plain.test/2', asyncWaiter('normal:answered')));
+    await answered.release(true);
+    const fresh = taken(await slots.tryAcquire('http://plain.test/3', asyncWaiter('normal:fresh')));
+    expect(await fresh.backOff()).toBeLessThanOrEqual(400);
+    await fresh.release();
   });
 
   it('wakes the oldest parked job of the domain when a slot is released, skipping jobs that are gone', async () => {

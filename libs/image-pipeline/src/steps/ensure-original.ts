@@ -17,14 +17,17 @@ function isBusyAnswer(error: unknown): error is ImageCloudError {
 async function fetchFromOrigin(state: PipelineState): Promise<Fetched> {
   const { job, deps, options } = state;
   const slot = await takeOriginSlot(state);
+  let answered = false;
   try {
-    return await deps.origin.fetch(job.url, { signal: options.signal });
+    const fetched = await deps.origin.fetch(job.url, { signal: options.signal });
+    answered = true;
+    return fetched;
   } catch (error) {
     if (slot && isBusyAnswer(error)) await slot.backOff(error.retryAfterSeconds).catch(() => undefined);
     throw error;
   } finally {
     // With Redis gone the slot's lease runs out by itself; the download's own outcome matters more.
-    await slot?.release().catch(() => undefined);
+    await slot?.release(answered).catch(() => undefined);
   }
 }
 
