@@ -6,19 +6,22 @@ import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 /**
  * Policy 6, waiting: a sync request whose domain is saturated waits its turn within its deadline;
  * prefetches for a saturated domain wait without holding a worker slot; a domain answering
- * 429/503 is backed off for its Retry-After. Domain "a" (127.0.0.2) allows one download at once.
+ * 429/503 is backed off for its Retry-After. Domain "a" (127.0.0.2) allows one download at once;
+ * domain "r" (127.0.0.3) four at once but only ten starts per second.
  */
 
 const SLOT_WAIT_MS = 1_500;
 let system: SystemUnderTest;
 let originA: OriginServer;
+let originR: OriginServer;
 
 beforeAll(async () => {
   originA = await startOriginServer({ host: '127.0.0.2' });
+  originR = await startOriginServer({ host: '127.0.0.3' });
   system = await startSystem({
     name: 'origin-waiting',
     config: {
-      domains: { default: 4, '127.0.0.2': 1 },
+      domains: { default: 4, '127.0.0.2': 1, '127.0.0.3': { maxParallel: 4, perSecond: 10 } },
       worker: { concurrency: 2 },
       fetch: { connectTimeoutMs: 1000, responseTimeoutMs: 5000, totalTimeoutMs: 8000, slotWaitMs: SLOT_WAIT_MS },
     },
@@ -30,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.stop();
   await originA?.close();
+  await originR?.close();
 });
 
 const getImage = (url: string) => system.request(`/get_image?${new URLSearchParams({ url })}`);
@@ -80,7 +84,7 @@ it('answers 504 origin_timeout when the domain stays saturated past the wait, an
   expect(waiting.status).toBe(504);
   expect(await waiting.json()).toEqual({
     error: 'origin_timeout',
-    message: `All 1 parallel downloads allowed for 127.0.0.2 stayed busy for ${SLOT_WAIT_MS} ms.`,
+    message: `Downloads from 127.0.0.2 are limited (1 at once); none could start within ${SLOT_WAIT_MS} ms.`,
   });
   expect(Date.now() - started).toBeGreaterThanOrEqual(SLOT_WAIT_MS);
   expect((await holder).status).toBe(200);
@@ -126,3 +130,19 @@ async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+it('spaces the downloads from a domain with a rate, prefetches and sync requests alike', async () => {
+  const hitTimes: number[] = [];
+  originR.route('/rated', (_req, res) => {
+    hitTimes.push(Date.now());
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': TINY_JPEG.length });
+    res.end(TINY_JPEG);
+  });
+  const batch = await submitBatch(system.server.url, Array.from({ length: 12 }, (_, i) => originR.url(`/rated?prefetch=${i}`)));
+  const sync = await getImage(originR.url('/rated?sync=1'));
+  expect(sync.status).toBe(200);
+  expect(await waitForBatch(system.server.url, batch, 20_000)).toMatchObject({ done: 12, complete: true });
+  expect(hitTimes).toHaveLength(13);
+  // Thirteen starts need twelve intervals of 100 ms (less a little for the hop to the origin).
+  expect(hitTimes[12]! - hitTimes[0]!).toBeGreaterThanOrEqual(12 * 100 - 50);
+}, 30_000);

@@ -83,6 +83,17 @@ export const workerSchema = z
   })
   .strict();
 
+export const domainLimitSchema = z.union([
+  positiveInt,
+  z
+    .object({
+      maxParallel: positiveInt,
+      /** Download starts per second (fractions allowed: 0.5 = one every 2 s), spaced evenly. */
+      perSecond: z.number().positive().max(10_000).optional(),
+    })
+    .strict(),
+]);
+
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR range like "127.0.0.0/8"');
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL');
 
@@ -91,9 +102,12 @@ export const configFileSchema = z
   .object({
     tenants: z.record(z.string().min(1), tenantSchema).default({}),
     signingKeys: z.array(z.string().min(16, 'a signing key needs at least 16 characters')).default([]),
-    /** Maximum parallel downloads per origin domain, cluster-wide; `default` for unlisted domains. */
+    /**
+     * Maximum parallel downloads per origin domain, cluster-wide; `default` for unlisted domains.
+     * A number (the old max_downloads.json), or `{maxParallel, perSecond}` to also cap download starts per second.
+     */
     domains: z
-      .record(z.string().min(1), positiveInt)
+      .record(z.string().min(1), domainLimitSchema)
       .default({ default: 4 })
       .transform((domains) => ({ default: 4, ...domains })),
     allowPrivateOrigins: z.array(cidr).default([]),
@@ -108,6 +122,7 @@ export const configFileSchema = z
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 export type TenantConfig = z.infer<typeof tenantSchema>;
+export type DomainLimitConfig = z.infer<typeof domainLimitSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
 export type FetchConfig = z.infer<typeof fetchSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;

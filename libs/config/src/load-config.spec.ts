@@ -47,6 +47,13 @@ describe('loadConfig', () => {
     expect(config.configPath).toBe(path);
   });
 
+  it('takes a domain limit as max_downloads.json did (a number) or with a rate, and names a wrong one', () => {
+    const config = loadConfig({}, { domains: { 'a.de': 2, 'b.de': { maxParallel: 5, perSecond: 0.5 }, default: { maxParallel: 3 } } });
+    expect(config.domains).toEqual({ default: { maxParallel: 3 }, 'a.de': 2, 'b.de': { maxParallel: 5, perSecond: 0.5 } });
+    expect(() => loadConfig({}, { domains: { 'c.de': { maxParallel: 2, perSecond: 0 } } })).toThrow(/domains\.c\.de/);
+    expect(() => loadConfig({}, { domains: { 'c.de': { perSecond: 2 } } })).toThrow(/domains\.c\.de/);
+  });
+
   it('says when the CONFIG file is missing or not JSON', () => {
     expect(() => loadConfig({ CONFIG: '/nonexistent/config.json' })).toThrow(/CONFIG: cannot read .*ENOENT/);
     const dir = mkdtempSync(join(tmpdir(), 'config-spec-'));

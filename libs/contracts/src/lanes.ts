@@ -50,15 +50,15 @@ export class RerouteToBigLane extends Error {
 }
 
 /**
- * Thrown by a prefetch job whose origin domain has no free download slot (or is backed off after
- * answering 429/503). The worker parks the job as delayed for `delayMs`, without using an
+ * Thrown by a prefetch job whose origin domain has no free download slot, has started as many
+ * downloads as its rate allows, or is backed off after answering 429/503. The worker parks the job as delayed for `delayMs`, without using an
  * attempt, so it holds no worker slot while it waits; a finished download of that domain wakes it
  * earlier.
  */
 export class WaitForOriginSlot extends Error {
   constructor(
     readonly delayMs: number,
-    readonly reason: 'saturated' | 'backoff',
+    readonly reason: 'saturated' | 'rate' | 'backoff',
   ) {
     super(`waiting ${delayMs} ms for a download slot (${reason})`);
     this.name = 'WaitForOriginSlot';

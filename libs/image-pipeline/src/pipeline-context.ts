@@ -27,7 +27,9 @@ export interface OriginSlots {
   tryAcquire(
     url: string,
     waiter: { urgency: LaneUrgency; id: string },
-  ): Promise<{ slot: OriginSlot } | { slot?: undefined; reason: 'saturated' | 'backoff'; waitMs: number; pool: string; cap: number }>;
+  ): Promise<
+    { slot: OriginSlot } | { slot?: undefined; reason: 'saturated' | 'rate' | 'backoff'; waitMs: number; pool: string; cap: number; perSecond?: number }
+  >;
 }
 
 /** Renders a variant; a RenderPool (killable child processes) in production. */

@@ -10,4 +10,4 @@ export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
 export { TenantRateLimiter, type RateDecision } from './tenant-rate-limiter';
 export { BatchTracker, type BatchCounts, type BatchProgress } from './batch-progress';
-export { OriginSlots, type OriginSlotsOptions, type OriginSlot, type OriginSlotAttempt, type OriginPool, type DomainCaps, originPoolOf, originWaiterId } from './origin-slots';
+export { OriginSlots, type OriginSlotsOptions, type OriginSlot, type OriginSlotAttempt, type OriginPool, type PoolLimit, type DomainLimit, type DomainLimits, originPoolOf, originWaiterId } from './origin-slots';

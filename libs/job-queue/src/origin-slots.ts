@@ -5,14 +5,27 @@ import { LANE_SIZES, type LaneSize, type LaneUrgency } from '@image-cloud/contra
 import { redisKeys } from './redis-keys';
 import { createRenderQueue } from './render-queues';
 
-/** The pool of download slots a URL counts against, and its size. */
-export interface OriginPool {
-  pool: string;
+/** How many downloads of a pool may run at once, and optionally how many may start per second. */
+export interface PoolLimit {
   cap: number;
+  perSecond?: number;
 }
 
-/** `domains` from CONFIG: maximum parallel downloads per domain, `default` for every other one. */
-export type DomainCaps = Readonly<Record<string, number>> & { readonly default: number };
+/** The pool of download slots a URL counts against, and its limits. */
+export interface OriginPool extends PoolLimit {
+  pool: string;
+}
+
+/** One entry of `domains` in CONFIG: max parallel downloads (max_downloads.json), or that and a rate. */
+export type DomainLimit = number | { readonly maxParallel: number; readonly perSecond?: number };
+
+/** `domains` from CONFIG, `default` for every domain not listed. */
+export type DomainLimits = Readonly<Record<string, DomainLimit>> & { readonly default: DomainLimit };
+
+function poolLimitOf(limit: DomainLimit): PoolLimit {
+  if (typeof limit === 'number') return { cap: limit };
+  return limit.perSecond === undefined ? { cap: limit.maxParallel } : { cap: limit.maxParallel, perSecond: limit.perSecond };
+}
 
 function normalizeHost(host: string): string {
   return host.toLowerCase().replace(/\.$/, '');
@@ -23,22 +36,22 @@ function normalizeHost(host: string): string {
  * `{"shop.de": 2}` covers img1.shop.de and img2.shop.de together), else the host alone with the
  * default cap.
  */
-export function originPoolOf(url: string, caps: ReadonlyMap<string, number>, defaultCap: number): OriginPool {
+export function originPoolOf(url: string, limits: ReadonlyMap<string, PoolLimit>, defaultLimit: PoolLimit): OriginPool {
   const host = normalizeHost(new URL(url).hostname);
   const isAddress = host.startsWith('[') || /^[\d.]+$/.test(host);
   const labels = isAddress ? [host] : host.split('.');
   // Parent domains down to the second level; a bare TLD is never a pool.
   for (let i = 0; i === 0 || i < labels.length - 1; i++) {
     const candidate = labels.slice(i).join('.');
-    const cap = caps.get(candidate);
-    if (cap !== undefined) return { pool: candidate, cap };
+    const limit = limits.get(candidate);
+    if (limit !== undefined) return { pool: candidate, ...limit };
   }
-  return { pool: host, cap: defaultCap };
+  return { pool: host, ...defaultLimit };
 }
 
 export type OriginSlotAttempt =
   | { slot: OriginSlot }
-  | { slot?: undefined; reason: 'saturated' | 'backoff'; waitMs: number; pool: string; cap: number };
+  | { slot?: undefined; reason: 'saturated' | 'backoff' | 'rate'; waitMs: number; pool: string; cap: number; perSecond?: number };
 
 /** A held download slot; released when the download ends, renewed while it runs. */
 export interface OriginSlot {
@@ -50,7 +63,7 @@ export interface OriginSlot {
 }
 
 export interface OriginSlotsOptions {
-  domains: DomainCaps;
+  domains: DomainLimits;
   /** Lease of a slot; renewed every third of it while the download runs, so a dead worker's slot frees itself. */
   leaseMs: number;
   /** Back-off after a 429/503 without Retry-After; doubles with each further one, up to MAX_BACKOFF_MS. */
@@ -66,10 +79,15 @@ const WAITERS_TTL_MS = 86_400_000;
 const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS: slots, backoff, sync waiters, async waiters. ARGV: cap, token, lease ms, urgency, waiter id.
+ * KEYS: slots, backoff, sync waiters, async waiters, rate, reservations.
+ * ARGV: cap, token, lease ms, urgency, waiter id, ms between starts (0: no rate).
  * Slots and sync waiters are sorted sets scored by expiry; async waiters by arrival (FIFO wake-ups).
  * Free slots are left to live sync waiters first: somebody waiting for an answer beats a prefetch.
- * Returns {1} when the slot is taken, {0, backoff ms, 'backoff'} or {0, waiter rank, 'saturated'}.
+ * With a rate, starts are spaced at least the interval apart (`last`); a prefetch refused by the
+ * rate reserves the next free start time after the others (`horizon`), so parked prefetches come
+ * back one at a time instead of as a herd, and newcomers queue behind them.
+ * Returns {1} when the slot is taken, else {0, amount, reason}: the back-off left ('backoff'),
+ * the ms until the reserved start ('rate') or the waiter's place in line ('saturated').
  */
 const ACQUIRE = `${NOW_MS}
 local backoff = redis.call('PTTL', KEYS[2])
@@ -78,22 +96,52 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local leaseMs = tonumber(ARGV[3])
 local isSync = ARGV[4] == 'sync'
+local waiter = ARGV[5]
+local liveSync = redis.call('ZCARD', KEYS[3])
 local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
-if not isSync then free = free - redis.call('ZCARD', KEYS[3]) end
-if free > 0 then
-  redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], leaseMs * 2)
-  if isSync then redis.call('ZREM', KEYS[3], ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
-  return {1, 0, ''}
+if not isSync then free = free - liveSync end
+if free <= 0 then
+  if isSync then
+    redis.call('ZADD', KEYS[3], now + ${SYNC_WAITER_TTL_MS}, waiter)
+    redis.call('PEXPIRE', KEYS[3], ${SYNC_WAITER_TTL_MS * 2})
+    return {0, 0, 'saturated'}
+  end
+  redis.call('ZADD', KEYS[4], 'NX', now, waiter)
+  redis.call('PEXPIRE', KEYS[4], ${WAITERS_TTL_MS})
+  return {0, redis.call('ZRANK', KEYS[4], waiter), 'saturated'}
 end
-if isSync then
-  redis.call('ZADD', KEYS[3], now + ${SYNC_WAITER_TTL_MS}, ARGV[5])
-  redis.call('PEXPIRE', KEYS[3], ${SYNC_WAITER_TTL_MS * 2})
-  return {0, 0, 'saturated'}
+local interval = tonumber(ARGV[6])
+if interval > 0 then
+  local last = tonumber(redis.call('HGET', KEYS[5], 'last') or 0)
+  local ready = now >= last + interval
+  if isSync then
+    if not ready then
+      redis.call('ZADD', KEYS[3], now + ${SYNC_WAITER_TTL_MS}, waiter)
+      redis.call('PEXPIRE', KEYS[3], ${SYNC_WAITER_TTL_MS * 2})
+      return {0, last + interval - now, 'rate'}
+    end
+  else
+    local reserved = tonumber(redis.call('HGET', KEYS[6], waiter) or 0)
+    if reserved > now then return {0, reserved - now, 'rate'} end
+    local horizon = tonumber(redis.call('HGET', KEYS[5], 'horizon') or 0)
+    if (not ready) or liveSync > 0 or (reserved == 0 and horizon > now) then
+      local target = math.max(horizon, last + interval, now + 1)
+      redis.call('HSET', KEYS[6], waiter, target)
+      redis.call('HSET', KEYS[5], 'horizon', target + interval)
+      redis.call('PEXPIRE', KEYS[5], ${WAITERS_TTL_MS})
+      redis.call('PEXPIRE', KEYS[6], ${WAITERS_TTL_MS})
+      redis.call('ZREM', KEYS[4], waiter)
+      return {0, target - now, 'rate'}
+    end
+    if reserved > 0 then redis.call('HDEL', KEYS[6], waiter) end
+  end
+  redis.call('HSET', KEYS[5], 'last', now)
+  redis.call('PEXPIRE', KEYS[5], ${WAITERS_TTL_MS})
 end
-redis.call('ZADD', KEYS[4], 'NX', now, ARGV[5])
-redis.call('PEXPIRE', KEYS[4], ${WAITERS_TTL_MS})
-return {0, redis.call('ZRANK', KEYS[4], ARGV[5]), 'saturated'}`;
+redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], leaseMs * 2)
+if isSync then redis.call('ZREM', KEYS[3], waiter) else redis.call('ZREM', KEYS[4], waiter) end
+return {1, 0, ''}`;
 
 /** KEYS: slots. ARGV: token, lease ms. Extends a slot still held. */
 const RENEW = `${NOW_MS}
@@ -143,7 +191,8 @@ export function originWaiterId(size: LaneSize, jobId: string): string {
  * returned delay is only the fallback for a lost wake-up.
  */
 export class OriginSlots {
-  private readonly caps: Map<string, number>;
+  private readonly limits: Map<string, PoolLimit>;
+  private readonly defaultLimit: PoolLimit;
   private readonly queues = new Map<LaneSize, Queue>();
 
   constructor(
@@ -151,34 +200,41 @@ export class OriginSlots {
     private readonly prefix: string,
     private readonly options: OriginSlotsOptions,
   ) {
-    this.caps = new Map(Object.entries(options.domains).filter(([domain]) => domain !== 'default').map(([domain, cap]) => [normalizeHost(domain), cap]));
+    const listed = Object.entries(options.domains).filter(([domain]) => domain !== 'default');
+    this.limits = new Map(listed.map(([domain, limit]) => [normalizeHost(domain), poolLimitOf(limit)]));
+    this.defaultLimit = poolLimitOf(options.domains.default);
   }
 
   poolOf(url: string): OriginPool {
-    return originPoolOf(url, this.caps, this.options.domains.default);
+    return originPoolOf(url, this.limits, this.defaultLimit);
   }
 
   /** Takes a slot of the URL's pool, or says why not and how long to wait. `waiter.id` names the job for its wake-up. */
   async tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string }): Promise<OriginSlotAttempt> {
-    const { pool, cap } = this.poolOf(url);
+    const { pool, cap, perSecond } = this.poolOf(url);
     const keys = this.keysOf(pool);
     const token = randomUUID();
+    const intervalMs = perSecond === undefined ? 0 : Math.ceil(1000 / perSecond);
     const [taken, amount, reason] = (await this.redis.eval(
       ACQUIRE,
-      4,
+      6,
       keys.slots,
       keys.backoff,
       keys.syncWaiters,
       keys.asyncWaiters,
+      keys.rate,
+      keys.reservations,
       cap,
       token,
       this.options.leaseMs,
       waiter.urgency,
       waiter.id,
+      intervalMs,
     )) as [number, number, string];
     if (taken === 1) return { slot: this.heldSlot(pool, cap, token) };
-    if (reason === 'backoff') return { reason, waitMs: Number(amount), pool, cap };
-    return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount)), pool, cap };
+    const limits = { pool, cap, ...(perSecond === undefined ? {} : { perSecond }) };
+    if (reason === 'backoff' || reason === 'rate') return { reason, waitMs: Number(amount), ...limits };
+    return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount)), ...limits };
   }
 
   async close(): Promise<void> {
@@ -193,6 +249,8 @@ export class OriginSlots {
       strikes: redisKeys.originStrikes(this.prefix, pool),
       syncWaiters: redisKeys.originSyncWaiters(this.prefix, pool),
       asyncWaiters: redisKeys.originAsyncWaiters(this.prefix, pool),
+      rate: redisKeys.originRate(this.prefix, pool),
+      reservations: redisKeys.originReservations(this.prefix, pool),
     };
   }
 

@@ -13,4 +13,6 @@ export const redisKeys = {
   originStrikes: (prefix: string, pool: string) => `${prefix}:origin:${pool}:strikes`,
   originSyncWaiters: (prefix: string, pool: string) => `${prefix}:origin:${pool}:sync-waiters`,
   originAsyncWaiters: (prefix: string, pool: string) => `${prefix}:origin:${pool}:async-waiters`,
+  originRate: (prefix: string, pool: string) => `${prefix}:origin:${pool}:rate`,
+  originReservations: (prefix: string, pool: string) => `${prefix}:origin:${pool}:reservations`,
 };

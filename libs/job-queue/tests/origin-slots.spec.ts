@@ -8,7 +8,17 @@ let prefix: string;
 let redis: Redis;
 let slots: OriginSlots;
 // Each test has a domain of its own, so nothing one leaves behind changes another.
-const domains = { default: 3, 'a.test': 2, 'b.test': 5, 'line.test': 2, 'prio.test': 2, 'wake.test': 2 };
+const domains = {
+  default: 3,
+  'a.test': 2,
+  'b.test': 5,
+  'line.test': 2,
+  'prio.test': 2,
+  'wake.test': 2,
+  'rate.test': { maxParallel: 10, perSecond: 10 },
+  'reserve.test': { maxParallel: 10, perSecond: 10 },
+  'rate-prio.test': { maxParallel: 10, perSecond: 10 },
+};
 
 function taken(attempt: OriginSlotAttempt): OriginSlot {
   if (!attempt.slot) throw new Error(`expected a slot, got ${attempt.reason}`);
@@ -140,5 +150,62 @@ describe('OriginSlots (real Redis)', () => {
       await queue.obliterate({ force: true });
       await queue.close();
     }
+  });
+
+  describe('with a rate (10 starts per second: 100 ms apart)', () => {
+    it('spaces the download starts of every caller at least the interval apart', async () => {
+      const startedAt: number[] = [];
+      const caller = async (i: number) => {
+        for (;;) {
+          const attempt = await slots.tryAcquire(`http://rate.test/${i}`, syncWaiter(`rate-${i}`));
+          if (attempt.slot) {
+            startedAt.push(Date.now());
+            await attempt.slot.release(true);
+            return;
+          }
+          expect(attempt.reason).toBe('rate');
+          await sleep(Math.max(5, attempt.waitMs));
+        }
+      };
+      await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(caller));
+      startedAt.sort((x, y) => x - y);
+      // Eight starts need seven intervals; a few ms of slack for the hop from Redis to this process.
+      expect(startedAt[7]! - startedAt[0]!).toBeGreaterThanOrEqual(7 * 100 - 30);
+    });
+
+    it('parks refused prefetches at distinct, evenly spaced start times, and admits each at its time', async () => {
+      const first = taken(await slots.tryAcquire('http://reserve.test/0', asyncWaiter('normal:r0')));
+      await first.release(true);
+      const refused = [];
+      for (let i = 1; i <= 4; i++) refused.push(await slots.tryAcquire(`http://reserve.test/${i}`, asyncWaiter(`normal:r${i}`)));
+      const waits = refused.map((attempt) => (attempt.slot ? -1 : attempt.reason === 'rate' ? attempt.waitMs : -2));
+      waits.forEach((wait, i) => expect(wait).toBeGreaterThan(i === 0 ? 0 : waits[i - 1]!));
+      // The reserved start times (kept in Redis) are exactly one interval apart.
+      const reserved = await redis.hmget(redisKeys.originReservations(prefix, 'reserve.test'), 'normal:r1', 'normal:r2', 'normal:r3', 'normal:r4');
+      const times = reserved.map(Number);
+      expect(times.slice(1).map((time, i) => time - times[i]!)).toEqual([100, 100, 100]);
+      // Asking again early changes nothing: the same reserved time, not a place at the back.
+      const early = await slots.tryAcquire('http://reserve.test/2', asyncWaiter('normal:r2'));
+      expect(early.slot === undefined && early.reason === 'rate' && early.waitMs <= waits[1]!).toBe(true);
+      // A newcomer queues behind the reservations.
+      const newcomer = await slots.tryAcquire('http://reserve.test/new', asyncWaiter('normal:new'));
+      expect(newcomer.slot === undefined && newcomer.reason === 'rate' && newcomer.waitMs > waits[3]!).toBe(true);
+      // The first reserved prefetch is admitted once its time has come.
+      await sleep(waits[0]! + 5);
+      const admitted = taken(await slots.tryAcquire('http://reserve.test/1', asyncWaiter('normal:r1')));
+      await admitted.release(true);
+    });
+
+    it('gives the next start to a waiting sync job before any prefetch', async () => {
+      const first = taken(await slots.tryAcquire('http://rate-prio.test/0', asyncWaiter('normal:p0')));
+      await first.release(true);
+      const sync = await slots.tryAcquire('http://rate-prio.test/s', syncWaiter('rate-sync'));
+      expect(sync).toMatchObject({ reason: 'rate' });
+      await sleep(120);
+      // The interval has passed, but somebody is waiting for an answer: the prefetch is refused.
+      expect(await slots.tryAcquire('http://rate-prio.test/p', asyncWaiter('normal:p1'))).toMatchObject({ reason: 'rate' });
+      const syncSlot = taken(await slots.tryAcquire('http://rate-prio.test/s', syncWaiter('rate-sync')));
+      await syncSlot.release(true);
+    });
   });
 });

@@ -30,12 +30,13 @@ export async function takeOriginSlot(state: PipelineState): Promise<OriginSlot |
       });
     }
     if (left <= 0) {
+      const rate = attempt.perSecond === undefined ? '' : `, ${attempt.perSecond} per second`;
       throw new ImageCloudError(
         'origin_timeout',
-        `All ${attempt.cap} parallel downloads allowed for ${attempt.pool} stayed busy for ${deps.originSlotWaitMs ?? 30_000} ms.`,
+        `Downloads from ${attempt.pool} are limited (${attempt.cap} at once${rate}); none could start within ${deps.originSlotWaitMs ?? 30_000} ms.`,
       );
     }
     if (options.signal?.aborted) throw new ImageCloudError('processing_timeout', 'The job was stopped while it waited for a download slot.');
-    await sleep(attempt.reason === 'backoff' ? attempt.waitMs : SYNC_POLL_MS);
+    await sleep(attempt.reason === 'saturated' ? SYNC_POLL_MS : Math.min(attempt.waitMs, left));
   }
 }
