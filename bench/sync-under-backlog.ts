@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { originalKeyOf, RENDER_JOB_NAME } from '@image-cloud/contracts';
+import { RENDER_JOB_NAME, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
 import { makeImage } from '@image-cloud/imaging/testing';
 import { createFailFastConnection, createRenderQueue, jobOptionsFor } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL, startOriginServer } from '@image-cloud/testing';
@@ -30,8 +30,8 @@ async function main(): Promise<void> {
     // The backlog: prefetches (fetch and render a thumbnail) in the async lane, added in bulk.
     const jobs = Array.from({ length: prefetchJobs }, (_, i) => {
       const url = origin.url(`/bytes/prefetch.jpg?n=${i}`);
-      const data = { url, originalKey: originalKeyOf(url), transform: null, variantKey: null, allowDownload: true, useAlternativeClouds: false, lane: 'async-normal' as const, enqueuedAt: Date.now() };
-      return { name: RENDER_JOB_NAME, data, opts: { ...jobOptionsFor('async-normal', 1), jobId: `async-r-${data.originalKey}` } };
+      const data = renderJobFor(url, 'async-normal');
+      return { name: RENDER_JOB_NAME, data, opts: { ...jobOptionsFor('async-normal', 1), jobId: renderJobIdOf(data) } };
     });
     for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
     const queuedBefore = await queue.getPrioritizedCount();

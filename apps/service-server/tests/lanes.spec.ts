@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { originalKeyOf, renderJobIdOf, variantKeyOf } from '@image-cloud/contracts';
+import { originalKeyOf, renderJobFor, renderJobIdOf, variantKeyOf } from '@image-cloud/contracts';
 import { decodeImage, makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
 import { RenderQueues, createFailFastConnection } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL } from '@image-cloud/testing';
@@ -80,7 +80,7 @@ describe('one job per core, sync before async, the budget rule', () => {
     try {
       for (let i = 0; i < 40; i++) {
         const url = system.origin.url(`/slow-prefetch?i=${i}`);
-        await queues.enqueue({ url, originalKey: originalKeyOf(url), transform: null, variantKey: null, allowDownload: true, useAlternativeClouds: false, lane: 'async-normal', enqueuedAt: Date.now() });
+        await queues.enqueue(renderJobFor(url, 'async-normal'));
       }
       await sleep(150);
       const started = Date.now();

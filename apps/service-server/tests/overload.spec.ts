@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { originalKeyOf } from '@image-cloud/contracts';
+import { renderJobFor } from '@image-cloud/contracts';
 import { makeImage } from '@image-cloud/imaging/testing';
 import { RenderQueues, createFailFastConnection } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL } from '@image-cloud/testing';
@@ -33,7 +33,7 @@ afterAll(async () => {
 it('answers 503 overloaded at once, with Retry-After and a cacheable minute, and queues nothing for it', async () => {
   for (let i = 0; i < 30; i++) {
     const url = system.origin.url(`/slow-original?i=${i}`);
-    await queues.enqueue({ url, originalKey: originalKeyOf(url), transform: null, variantKey: null, allowDownload: true, useAlternativeClouds: false, lane: 'sync-normal', enqueuedAt: Date.now() });
+    await queues.enqueue(renderJobFor(url, 'sync-normal'));
   }
   await sleep(300);
   const waitingBefore = await queues.waitingCount('sync-normal');
@@ -61,7 +61,7 @@ it('still serves cached images while overloaded', async () => {
   await bodyOf(first);
   for (let i = 0; i < 30; i++) {
     const url = system.origin.url(`/slow-original?again=${i}`);
-    await queues.enqueue({ url, originalKey: originalKeyOf(url), transform: null, variantKey: null, allowDownload: true, useAlternativeClouds: false, lane: 'sync-normal', enqueuedAt: Date.now() });
+    await queues.enqueue(renderJobFor(url, 'sync-normal'));
   }
   await sleep(300);
   const hit = await system.getImage('/bytes/wanted.jpg');

@@ -1,4 +1,4 @@
-import { canonicalTransform, originalKeyOf, renderJobIdOf, renderJobSchema, variantKeyOf } from './index';
+import { canonicalTransform, originalKeyOf, renderJobFor, renderJobIdOf, renderJobSchema, variantKeyOf } from './index';
 
 describe('keys and ids', () => {
   const url = 'https://images.example-shop.de/p/1.jpg';
@@ -49,5 +49,15 @@ describe('keys and ids', () => {
     expect(renderJobSchema.safeParse({ ...valid, variantKey: null }).success).toBe(false);
     expect(renderJobSchema.safeParse({ ...valid, lane: 'fast' }).success).toBe(false);
     expect(renderJobSchema.safeParse({ ...valid, transform: { fit: 'inside', format: 'png' } }).success).toBe(false);
+  });
+
+  it('builds valid render jobs with their keys derived from the URL and the transform', () => {
+    const transform = { width: 10, fit: 'inside' as const, format: 'png' as const };
+    const render = renderJobFor(url, 'sync-normal', { transform, allowDownload: false });
+    expect(render).toMatchObject({ originalKey: originalKeyOf(url), variantKey: variantKeyOf(url, transform), allowDownload: false, useAlternativeClouds: false });
+    expect(renderJobSchema.safeParse(render).success).toBe(true);
+    const prefetch = renderJobFor(url, 'async-normal', { batchId: 'b-1' });
+    expect(prefetch).toMatchObject({ transform: null, variantKey: null, allowDownload: true, batchId: 'b-1' });
+    expect(renderJobSchema.safeParse(prefetch).success).toBe(true);
   });
 });

@@ -26,4 +26,4 @@ export {
   CONTENT_TYPES,
 } from './transform';
 export { originalKeyOf, variantKeyOf } from './storage-keys';
-export { renderJobSchema, type RenderJob, resultKeyOf, renderJobIdOf } from './render-job';
+export { renderJobSchema, type RenderJob, renderJobFor, resultKeyOf, renderJobIdOf } from './render-job';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { LANES, laneUrgency } from './lanes';
-import { transformSchema } from './transform';
+import { type Lane, LANES, laneUrgency } from './lanes';
+import { originalKeyOf, variantKeyOf } from './storage-keys';
+import { type Transform, transformSchema } from './transform';
 
 const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
 
@@ -24,6 +25,29 @@ export const renderJobSchema = z
   .refine((job) => (job.transform === null) === (job.variantKey === null), 'transform and variantKey go together');
 
 export type RenderJob = z.infer<typeof renderJobSchema>;
+
+/**
+ * A render job for `url` with its keys derived: `transform` null (the default) only fetches and
+ * stores the original. Downloads are allowed and peers are not asked unless said otherwise.
+ */
+export function renderJobFor(
+  url: string,
+  lane: Lane,
+  options: { transform?: Transform | null; allowDownload?: boolean; useAlternativeClouds?: boolean; batchId?: string } = {},
+): RenderJob {
+  const transform = options.transform ?? null;
+  return {
+    url,
+    originalKey: originalKeyOf(url),
+    transform,
+    variantKey: transform ? variantKeyOf(url, transform) : null,
+    allowDownload: options.allowDownload ?? true,
+    useAlternativeClouds: options.useAlternativeClouds ?? false,
+    lane,
+    enqueuedAt: Date.now(),
+    ...(options.batchId === undefined ? {} : { batchId: options.batchId }),
+  };
+}
 
 /** What the waiting side watches for: the variant key, or the original key when there is no transform. */
 export function resultKeyOf(job: Pick<RenderJob, 'originalKey' | 'variantKey'>): string {

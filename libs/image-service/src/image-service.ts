@@ -1,4 +1,4 @@
-import { type Lane, type RenderJob, type Transform, originalKeyOf, renderJobIdOf, variantKeyOf } from '@image-cloud/contracts';
+import { type RenderJob, type Transform, originalKeyOf, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
 import { ImageCloudError, isNegativelyCacheable } from '@image-cloud/errors';
 import { type FailureCache, type OutcomeWaiter, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
 import type { OverloadGuard } from './overload-guard';
@@ -40,33 +40,20 @@ export class ImageService {
 
   /** The original, stored or fetched now. */
   async openOriginal(url: string, options: FetchOptions = {}): Promise<Served<StoredObject<OriginalMeta>>> {
-    const originalKey = originalKeyOf(url);
-    return this.obtain(
-      this.jobFor(url, originalKey, null, null, options),
-      () => this.deps.storage.openOriginal(originalKey),
-      options,
-    );
+    const job = this.jobFor(url, null, options);
+    return this.obtain(job, () => this.deps.storage.openOriginal(job.originalKey), options);
   }
 
   /** Metadata of the original, fetching it when needed (no_image, image_info). */
   async originalMeta(url: string, options: FetchOptions = {}): Promise<Served<OriginalMeta>> {
-    const originalKey = originalKeyOf(url);
-    return this.obtain(
-      this.jobFor(url, originalKey, null, null, options),
-      () => this.deps.storage.getOriginalMeta(originalKey),
-      options,
-    );
+    const job = this.jobFor(url, null, options);
+    return this.obtain(job, () => this.deps.storage.getOriginalMeta(job.originalKey), options);
   }
 
   /** A variant, stored or rendered now. */
   async openVariant(url: string, transform: Transform, options: FetchOptions = {}): Promise<Served<StoredObject<VariantMeta>>> {
-    const originalKey = originalKeyOf(url);
-    const variantKey = variantKeyOf(url, transform);
-    return this.obtain(
-      this.jobFor(url, originalKey, transform, variantKey, options),
-      () => this.deps.storage.openVariant(originalKey, variantKey),
-      options,
-    );
+    const job = this.jobFor(url, transform, options);
+    return this.obtain(job, () => this.deps.storage.openVariant(job.originalKey, job.variantKey!), options);
   }
 
   /** Removes the original, every variant and every remembered failure; the next request fetches again. */
@@ -77,18 +64,13 @@ export class ImageService {
     return removed;
   }
 
-  private jobFor(url: string, originalKey: string, transform: Transform | null, variantKey: string | null, options: FetchOptions): RenderJob {
-    const lane: Lane = 'sync-normal';
-    return {
-      url,
-      originalKey,
+  /** Somebody waits for it: the sync lane, normal size first. */
+  private jobFor(url: string, transform: Transform | null, options: FetchOptions): RenderJob {
+    return renderJobFor(url, 'sync-normal', {
       transform,
-      variantKey,
       allowDownload: !options.onlySendIfLocal,
       useAlternativeClouds: options.useAlternativeClouds ?? false,
-      lane,
-      enqueuedAt: Date.now(),
-    };
+    });
   }
 
   private async obtain<T>(job: RenderJob, find: () => Promise<T | null>, options: FetchOptions): Promise<Served<T>> {

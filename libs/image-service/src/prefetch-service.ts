@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { type RenderJob, originalKeyOf, renderJobIdOf } from '@image-cloud/contracts';
+import { type RenderJob, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { type BatchTracker, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
 import type { ImageStorage } from '@image-cloud/storage';
@@ -69,17 +69,7 @@ export class PrefetchService {
           return;
         }
         seen.add(checked.url);
-        candidates.push({
-          url: checked.url,
-          originalKey: originalKeyOf(checked.url),
-          transform: null,
-          variantKey: null,
-          allowDownload: true,
-          useAlternativeClouds: false,
-          lane: 'async-normal',
-          enqueuedAt: Date.now(),
-          batchId,
-        });
+        candidates.push(renderJobFor(checked.url, 'async-normal', { batchId }));
       });
       const fresh = await this.withoutKnown(candidates);
       receipt.duplicate += candidates.length - fresh.length;
@@ -95,7 +85,8 @@ export class PrefetchService {
   private async withoutKnown(candidates: RenderJob[]): Promise<RenderJob[]> {
     const cached = await Promise.all(candidates.map((job) => this.deps.storage.getOriginalMeta(job.originalKey)));
     const uncached = candidates.filter((_, i) => cached[i] === null);
-    const queued = await this.deps.queues.existingJobIds(uncached.map((job) => renderJobIdOf(job)));
-    return uncached.filter((job) => !queued.has(renderJobIdOf(job)));
+    const ids = uncached.map((job) => renderJobIdOf(job));
+    const queued = await this.deps.queues.existingJobIds(ids);
+    return uncached.filter((_, i) => !queued.has(ids[i]!));
   }
 }

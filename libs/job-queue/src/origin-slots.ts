@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LANE_SIZES, type LaneSize, type LaneUrgency } from '@image-cloud/contracts';
+import { LUA_NOW_MS } from './redis-clock';
 import { redisKeys } from './redis-keys';
 import { createRenderQueue } from './render-queues';
 
@@ -76,8 +77,6 @@ const SYNC_WAITER_TTL_MS = 2_000;
 /** The line of parked prefetches of a domain nobody touched for a day is forgotten. */
 const WAITERS_TTL_MS = 86_400_000;
 
-const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
 /**
  * KEYS: slots, backoff, sync waiters, async waiters, rate, reservations.
  * ARGV: cap, token, lease ms, urgency, waiter id, ms between starts (0: no rate).
@@ -89,7 +88,7 @@ const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 +
  * Returns {1} when the slot is taken, else {0, amount, reason}: the back-off left ('backoff'),
  * the ms until the reserved start ('rate') or the waiter's place in line ('saturated').
  */
-const ACQUIRE = `${NOW_MS}
+const ACQUIRE = `${LUA_NOW_MS}
 local backoff = redis.call('PTTL', KEYS[2])
 if backoff > 0 then return {0, backoff, 'backoff'} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -144,7 +143,7 @@ if isSync then redis.call('ZREM', KEYS[3], waiter) else redis.call('ZREM', KEYS[
 return {1, 0, ''}`;
 
 /** KEYS: slots. ARGV: token, lease ms. Extends a slot still held. */
-const RENEW = `${NOW_MS}
+const RENEW = `${LUA_NOW_MS}
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
@@ -156,7 +155,7 @@ return 0`;
  * slot (an answer ends a run of busy answers); returns how many parked prefetches to wake: one
  * per free slot, none while a sync waiter is polling (it takes the slot itself).
  */
-const RELEASE = `${NOW_MS}
+const RELEASE = `${LUA_NOW_MS}
 redis.call('ZREM', KEYS[1], ARGV[1])
 if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)

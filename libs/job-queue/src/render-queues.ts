@@ -81,15 +81,14 @@ export class RenderQueues {
    */
   async enqueueBulk(jobs: RenderJob[], options: { fairShareKey?: string } = {}): Promise<void> {
     const first = options.fairShareKey ? await this.reservePriorities(options.fairShareKey, jobs.length) : null;
-    const bySize = new Map<LaneSize, Array<{ name: string; data: RenderJob; opts: JobsOptions }>>();
+    const bySize = new Map<LaneSize, Array<{ name: string; data: RenderJob; opts: JobsOptions }>>(LANE_SIZES.map((size) => [size, []]));
     jobs.forEach((job, i) => {
       const payload = renderJobSchema.parse(job);
-      const size = laneSize(payload.lane);
       const opts: JobsOptions = { ...jobOptionsFor(payload.lane, this.options.asyncAttempts), jobId: renderJobIdOf(payload) };
       if (first !== null && laneUrgency(payload.lane) === 'async') opts.priority = Math.min(MAX_PRIORITY, first + i);
-      bySize.set(size, [...(bySize.get(size) ?? []), { name: RENDER_JOB_NAME, data: payload, opts }]);
+      bySize.get(laneSize(payload.lane))!.push({ name: RENDER_JOB_NAME, data: payload, opts });
     });
-    for (const [size, entries] of bySize) await orUnavailable(() => this.queue(size).addBulk(entries));
+    for (const [size, entries] of bySize) if (entries.length > 0) await orUnavailable(() => this.queue(size).addBulk(entries));
   }
 
   /** The first of `count` consecutive priorities of a tenant; its counter restarts after an idle hour. */
@@ -103,7 +102,7 @@ export class RenderQueues {
   /** Which of these job ids are queued or running in either queue right now. */
   async existingJobIds(jobIds: string[]): Promise<Set<string>> {
     const pipeline = this.options.connection.pipeline();
-    for (const jobId of jobIds) for (const size of LANE_SIZES) pipeline.exists(`${this.options.prefix}:${queueNameOf(size)}:${jobId}`);
+    for (const jobId of jobIds) for (const size of LANE_SIZES) pipeline.exists(this.queue(size).toKey(jobId));
     const replies = (await orUnavailable(() => pipeline.exec())) ?? [];
     const existing = new Set<string>();
     jobIds.forEach((jobId, i) => {

@@ -83,12 +83,13 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     const payload = parsed.data;
     const jobId = job.id ?? renderJobIdOf(payload);
     const started = Date.now();
-    // Reported before the outcome is published, so whoever sees the result can also see the event.
-    const report = (event: Omit<JobEvent, 'lane' | 'jobId' | 'durationMs'>) => {
+    const emit = (event: Omit<JobEvent, 'lane' | 'jobId' | 'durationMs'>) => {
       const durationMs = Date.now() - started;
       options.onJobEvent?.({ lane: payload.lane, jobId, durationMs, ...event });
-      return load.recordJob(size, durationMs);
+      return durationMs;
     };
+    // Reported before the outcome is published, so whoever sees the result can also see the event.
+    const report = (event: Omit<JobEvent, 'lane' | 'jobId' | 'durationMs'>) => load.recordJob(size, emit(event));
     active++;
     maxActive = Math.max(maxActive, active);
     try {
@@ -98,8 +99,9 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
       await publishOutcome(connection, prefix, { jobId, ok: true, lane: payload.lane });
     } catch (thrown) {
       if (thrown instanceof WaitForOriginSlot) {
-        // Parked without using an attempt; BullMQ takes the next job for this slot meanwhile.
-        options.onJobEvent?.({ lane: payload.lane, jobId, durationMs: Date.now() - started, outcome: 'parked' });
+        // Parked without using an attempt; BullMQ takes the next job for this slot meanwhile. A park
+        // is not a job duration, so the lane's average stays out of it.
+        emit({ outcome: 'parked' });
         await job.moveToDelayed(Date.now() + thrown.delayMs, token);
         throw new DelayedError();
       }

@@ -1,13 +1,12 @@
 import type { Redis } from 'ioredis';
+import { LUA_NOW_MS } from './redis-clock';
 import { redisKeys } from './redis-keys';
 
 /**
  * Token bucket in one Lua call, on Redis's clock, so every server replica shares the same bucket
  * and the same time. The bucket starts full: over t seconds a tenant gets burst + rate × t requests.
  */
-const TAKE_TOKEN = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+const TAKE_TOKEN = `${LUA_NOW_MS}
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')

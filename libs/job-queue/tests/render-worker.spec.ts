@@ -1,5 +1,5 @@
 import IORedis, { type Redis } from 'ioredis';
-import { type RenderJob, originalKeyOf, renderJobIdOf } from '@image-cloud/contracts';
+import { type RenderJob, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
 import { FailureCache, OutcomeWaiter, RenderQueues, type RunningRenderWorker, createBlockingConnection, createFailFastConnection, startRenderWorker } from '../src';
@@ -17,7 +17,7 @@ const attempts = new Map<string, number>();
 const behaviour = new Map<string, () => Promise<void>>();
 
 function jobFor(url: string, lane: RenderJob['lane'] = 'sync-normal'): RenderJob {
-  return { url, originalKey: originalKeyOf(url), transform: null, variantKey: null, allowDownload: true, useAlternativeClouds: false, lane, enqueuedAt: Date.now() };
+  return renderJobFor(url, lane);
 }
 
 async function runToEnd(job: RenderJob): Promise<string> {
