@@ -86,6 +86,15 @@ describe('signed URLs', () => {
     await expectError(await system.request(signed('retired-key-0123456789', inAnHour())), 403, 'bad_signature');
   });
 
+  it('serves signed get_thumbnail URLs too, and refuses them tampered', async () => {
+    const thumbnail = signRequest({ path: '/get_thumbnail', params: { url: imageUrl, size: '200' }, tenant: 'shop', expiresAt: inAnHour(), key: NEW_KEY });
+    const response = await system.request(thumbnail);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/jpeg');
+    await bodyOf(response);
+    await expectError(await system.request(thumbnail.replace('size=200', 'size=250')), 403, 'bad_signature');
+  });
+
   it('does not accept a signature for anything but image GETs', async () => {
     const url = signRequest({ path: '/delete_image', params: { url: imageUrl }, tenant: 'shop', expiresAt: inAnHour(), key: NEW_KEY });
     await expectError(await system.request(url, { method: 'DELETE' }), 403, 'bad_signature');
@@ -148,6 +157,26 @@ describe('rate limits', () => {
 });
 
 describe('logs', () => {
+  it('warn loudly at start-up when no tenant is configured (open mode)', async () => {
+    const port = await freePort();
+    const open = spawnBuiltApp(
+      'service-server',
+      { PORT: String(port), HOST: '127.0.0.1', REDIS_URL: system.config.redisUrl, DATA_DIR: system.config.dataDir, QUEUE_PREFIX: system.config.queuePrefix, LOG_LEVEL: 'info' },
+      { stdio: 'pipe' },
+    );
+    let output = '';
+    open.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    open.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    } finally {
+      await stopProcesses([open]);
+    }
+    const warning = output.split('\n').find((line) => line.includes('OPEN MODE'));
+    expect(warning).toBeDefined();
+    expect(JSON.parse(warning!)).toMatchObject({ level: 'warn' });
+  }, 30_000);
+
   it('never contain a token or a signature', async () => {
     await getImage(undefined, `&token=${SHOP_TOKEN}`).then(bodyOf);
     const signedUrl = signRequest({ path: '/get_image', params: { url: imageUrl }, tenant: 'shop', expiresAt: Math.floor(Date.now() / 1000) + 60, key: NEW_KEY });

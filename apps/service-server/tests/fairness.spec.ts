@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { makeImage } from '@image-cloud/imaging/testing';
+import { batchProgress, submitBatch, waitForBatch } from './prefetch-batches';
 import { type SystemUnderTest, startSystem } from './system-under-test';
 
 /** Policy 4: one tenant's prefetch flood cannot starve another tenant's prefetch. */
@@ -23,31 +23,14 @@ afterAll(async () => {
   await system?.stop();
 });
 
-async function submit(token: string, urls: string[]): Promise<string> {
-  const response = await system.request('/fire_and_forget', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ urls }),
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { batchId: string }).batchId;
-}
-
-async function progress(token: string, batchId: string) {
-  const response = await system.request(`/fire_and_forget/${batchId}`, { headers: { authorization: `Bearer ${token}` } });
-  return (await response.json()) as { accepted: number; done: number; complete: boolean };
-}
+const submit = (token: string, urls: string[]) => submitBatch(system.server.url, urls, token);
 
 it("serves tenant B's small batch long before tenant A's big one, though A came first", async () => {
   const batchA = await submit(A, Array.from({ length: 5_000 }, (_, i) => system.origin.url(`/bytes/f.jpg?a=${i}`)));
   const batchB = await submit(B, Array.from({ length: 50 }, (_, i) => system.origin.url(`/bytes/f.jpg?b=${i}`)));
 
-  let b = await progress(B, batchB);
-  for (let i = 0; i < 300 && !b.complete; i++) {
-    await sleep(50);
-    b = await progress(B, batchB);
-  }
-  const a = await progress(A, batchA);
+  const b = await waitForBatch(system.server.url, batchB, 50_000, B);
+  const a = await batchProgress(system.server.url, batchA, A);
   expect(b).toMatchObject({ accepted: 50, done: 50, complete: true });
   // Round-robin: B needed about 50 of A's jobs to interleave with, not all 5 000 before it.
   expect(a.complete).toBe(false);

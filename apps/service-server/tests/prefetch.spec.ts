@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { makeImage } from '@image-cloud/imaging/testing';
+import { waitForBatch } from './prefetch-batches';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 
 /** fire_and_forget: validate, dedupe, enqueue to the async lane, and report progress to the end. */
@@ -18,9 +18,6 @@ afterAll(async () => {
 const post = (body: unknown, raw?: string) =>
   system.request('/fire_and_forget', { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body) });
 
-async function progressOf(batchId: string) {
-  return (await (await system.request(`/fire_and_forget/${batchId}`)).json()) as Record<string, unknown>;
-}
 
 it('accepts a batch, counts duplicates and rejections with reasons, and reports progress until complete', async () => {
   const fresh = Array.from({ length: 30 }, (_, i) => system.origin.url(`/bytes/pf.jpg?n=${i}`));
@@ -40,11 +37,7 @@ it('accepts a batch, counts duplicates and rejections with reasons, and reports 
   ]);
   expect(response.headers.get('location')).toBe(`/fire_and_forget/${receipt.batchId}`);
 
-  let progress = await progressOf(receipt.batchId);
-  for (let i = 0; i < 100 && !progress['complete']; i++) {
-    await sleep(100);
-    progress = await progressOf(receipt.batchId);
-  }
+  const progress = await waitForBatch(system.server.url, receipt.batchId, 25_000);
   expect(progress).toMatchObject({ total: 41, accepted: 31, duplicate: 7, rejected: 3, done: 30, failed: { origin_not_found: 1 }, pending: 0, complete: true });
 
   const local = await system.request(`/get_image?url=${encodeURIComponent(fresh[7])}&only_send_if_local=true`);
