@@ -2,6 +2,11 @@ import type { Transform } from '@image-cloud/contracts';
 import type { SerializedError } from '@image-cloud/errors';
 import type { ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
 
+/** Bytes as they arrive over IPC (a Uint8Array view), as a Buffer without copying. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** Parent → child: render one variant. */
 export interface RenderRequestMessage {
   id: number;

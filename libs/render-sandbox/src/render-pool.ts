@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Transform } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
-import type { RenderReplyMessage, RenderRequestMessage } from './render-messages';
+import { type RenderReplyMessage, type RenderRequestMessage, asBuffer } from './render-messages';
 
 export interface RenderPoolOptions {
   /** Built script whose body calls serveRenderRequests(). */
@@ -41,12 +41,21 @@ export class RenderPool {
   private maxActiveRenders = 0;
 
   constructor(private readonly options: RenderPoolOptions) {
-    this.slots = Array.from({ length: options.size }, () => this.spawnSlot());
+    this.slots = Array.from({ length: options.size }, () => {
+      const slot = { ...this.spawnChild(), busy: false };
+      this.watch(slot);
+      return slot;
+    });
   }
 
   /** Renders running now, and the most that ever ran at once (instrumentation for policy 1). */
   get stats(): { active: number; maxActive: number; size: number } {
     return { active: this.activeRenders, maxActive: this.maxActiveRenders, size: this.slots.length };
+  }
+
+  /** Process ids of the current children. */
+  get pids(): number[] {
+    return this.slots.map((slot) => slot.child.pid ?? 0);
   }
 
   async ready(): Promise<void> {
@@ -58,7 +67,9 @@ export class RenderPool {
     this.activeRenders++;
     this.maxActiveRenders = Math.max(this.maxActiveRenders, this.activeRenders);
     try {
-      await slot.ready;
+      await slot.ready.catch((error: unknown) => {
+        throw new ImageCloudError('internal_error', 'The image renderer could not be started.', { cause: error });
+      });
       return await this.renderIn(slot, { id: this.nextId++, bytes, probe, transform, options }, options.timeoutMs);
     } finally {
       this.activeRenders--;
@@ -84,12 +95,12 @@ export class RenderPool {
       const onMessage = (reply: RenderReplyMessage) => {
         if (!('id' in reply) || reply.id !== request.id) return;
         cleanup();
-        if (reply.ok) resolve({ ...reply.variant, bytes: Buffer.from(reply.variant.bytes.buffer, reply.variant.bytes.byteOffset, reply.variant.bytes.byteLength) });
+        if (reply.ok) resolve({ ...reply.variant, bytes: asBuffer(reply.variant.bytes) });
         else reject(ImageCloudError.fromJSON(reply.error));
       };
+      // The slot's watcher replaces the dead child; this render only fails.
       const onExit = () => {
         cleanup();
-        this.replace(slot, 'crash');
         reject(new ImageCloudError('internal_error', 'The image renderer crashed on this image.'));
       };
       const timer = setTimeout(() => {
@@ -108,7 +119,7 @@ export class RenderPool {
     });
   }
 
-  private spawnSlot(): Slot {
+  private spawnChild(): Pick<Slot, 'child' | 'ready'> {
     const child = fork(this.options.childScript, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -127,7 +138,20 @@ export class RenderPool {
       child.once('exit', onExit);
     });
     ready.catch(() => undefined);
-    return { child, ready, busy: false };
+    return { child, ready };
+  }
+
+  /**
+   * Replaces the slot's child whenever it dies on its own: during a render, while idle (OOM
+   * killer, a stray signal) or before it was ready. Without this a dead idle child would make the
+   * next send() emit an unhandled 'error' and take the worker down.
+   */
+  private watch(slot: Slot): void {
+    const { child } = slot;
+    child.on('error', () => undefined); // e.g. send() on a closed channel; 'exit' follows
+    child.once('exit', () => {
+      if (slot.child === child && !this.closed) this.replace(slot, 'crash');
+    });
   }
 
   /** Kills a child (if still alive) and puts a fresh one in its slot. */
@@ -136,9 +160,8 @@ export class RenderPool {
     if (slot.child.exitCode === null && slot.child.signalCode === null) slot.child.kill('SIGKILL');
     this.options.onChildReplaced?.(reason);
     if (this.closed) return;
-    const fresh = this.spawnSlot();
-    slot.child = fresh.child;
-    slot.ready = fresh.ready;
+    Object.assign(slot, this.spawnChild());
+    this.watch(slot);
   }
 
   private async acquire(): Promise<Slot> {

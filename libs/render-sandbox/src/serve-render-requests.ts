@@ -1,10 +1,6 @@
 import { toImageCloudError } from '@image-cloud/errors';
 import { configureSharp, renderVariant } from '@image-cloud/imaging';
-import type { ChildReadyMessage, RenderReplyMessage, RenderRequestMessage } from './render-messages';
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
+import { type ChildReadyMessage, type RenderReplyMessage, type RenderRequestMessage, asBuffer } from './render-messages';
 
 /**
  * The body of a render child process: renders one request at a time for its parent, which kills

@@ -50,6 +50,19 @@ describe('RenderPool', () => {
     expect(variants.map((v) => v.width)).toEqual([100, 100]);
   });
 
+  it('replaces a child that died while idle, and keeps serving', async () => {
+    const before = replaced.filter((reason) => reason === 'crash').length;
+    const victim = pool.pids[0]!;
+    process.kill(victim, 'SIGKILL');
+    for (let waited = 0; pool.pids.includes(victim) && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect(pool.pids).not.toContain(victim);
+    const bytes = await makeImage({ width: 300, height: 300 });
+    const probe = await probeImage(bytes, limits);
+    const variants = await Promise.all([1, 2, 3].map(() => pool.render(bytes, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
+    expect(variants.map((v) => v.width)).toEqual([100, 100, 100]);
+    expect(replaced.filter((reason) => reason === 'crash').length).toBe(before + 1);
+  });
+
   it('passes the image errors of the child through', async () => {
     const bytes = await makeImage({ width: 600, height: 400 });
     const truncated = bytes.subarray(0, Math.floor(bytes.length / 2));
