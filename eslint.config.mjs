@@ -23,7 +23,7 @@ const ALLOWED = {
   'libs/tenant-auth': [],
   'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
-  'apps/launcher': ['config', 'local-cluster', 'process-lifecycle'],
+  'apps/launcher': ['config', 'local-cluster', 'logger', 'process-lifecycle'],
   'apps/cli': ['tenant-auth'],
 };
 

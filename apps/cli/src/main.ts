@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { signRequest } from '@image-cloud/tenant-auth';
 
@@ -74,6 +75,8 @@ async function prefetch(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { base: { type: 'string' }, interval: { type: 'string', default: '1000' } } });
   if (!values.base) fail('--base is required.');
   if (positionals.length !== 1) fail('give exactly one file of URLs.');
+  const intervalMs = Number(values.interval);
+  if (!Number.isInteger(intervalMs) || intervalMs < 100) fail('--interval must be a whole number of milliseconds, at least 100.');
   const urls = readFileSync(positionals[0], 'utf8')
     .split('\n')
     .map((line) => line.trim())
@@ -83,7 +86,8 @@ async function prefetch(args: string[]): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
 
   const submitted = await fetch(`${base}/fire_and_forget`, { method: 'POST', headers, body: JSON.stringify({ urls }) });
-  const receipt = (await submitted.json()) as { batchId: string; accepted: number; duplicate: number; rejected: number; rejections?: Array<{ index: number; reason: string }>; message?: string };
+  // A proxy in front may answer an HTML error page: keep the status, not a JSON parse error.
+  const receipt = (await submitted.json().catch(() => ({}))) as { batchId: string; accepted: number; duplicate: number; rejected: number; rejections?: Array<{ index: number; reason: string }>; message?: string };
   if (submitted.status !== 202) fail(`the cloud answered ${submitted.status}: ${receipt.message ?? 'no message'}`);
   process.stdout.write(`batch ${receipt.batchId}: ${receipt.accepted} accepted, ${receipt.duplicate} duplicate, ${receipt.rejected} rejected\n`);
   for (const rejection of receipt.rejections?.slice(0, 10) ?? []) process.stdout.write(`  url ${rejection.index + 1}: ${rejection.reason}\n`);
@@ -91,10 +95,17 @@ async function prefetch(args: string[]): Promise<void> {
   const interactive = process.stdout.isTTY;
   for (;;) {
     const response = await fetch(`${base}/fire_and_forget/${receipt.batchId}`, { headers });
+    if (response.status === 429 || response.status === 503) {
+      // Rate limited, or Redis briefly away: the batch goes on; ask again when told to.
+      await response.body?.cancel();
+      await sleep(Math.max(intervalMs, Number(response.headers.get('retry-after') ?? 5) * 1000));
+      continue;
+    }
+    if (!response.ok) fail(`the cloud answered ${response.status} for the batch's progress.`);
     const progress = (await response.json()) as Progress;
     process.stdout.write(interactive ? `\r${progressLine(progress)}` : `${progressLine(progress)}\n`);
     if (progress.complete) break;
-    await new Promise((resolve) => setTimeout(resolve, Number(values.interval)));
+    await sleep(intervalMs);
   }
   process.stdout.write(interactive ? '\ncomplete\n' : 'complete\n');
 }

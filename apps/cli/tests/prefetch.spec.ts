@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,4 +65,10 @@ describe('image-cloud prefetch', () => {
     expect(result.stdout).toMatch(/\[#{30}\] 100%  done 25\/25/);
     expect(result.stdout.trim().endsWith('complete')).toBe(true);
   }, 60_000);
+
+  it('refuses an --interval that is not a number of milliseconds, before sending anything', () => {
+    const result = spawnSync(process.execPath, [CLI, 'prefetch', '--base', base, '--interval', 'abc', join(dataDir, 'urls.txt')], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--interval must be a whole number of milliseconds');
+  });
 });

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@image-cloud/config';
+import { redactSecrets } from '@image-cloud/logger';
 import { EXIT_CONFIG_ERROR } from '@image-cloud/process-lifecycle';
 import {
   type EmbeddedRedis,
@@ -13,7 +14,8 @@ import {
   startEmbeddedRedis,
 } from '@image-cloud/local-cluster';
 
-const log = (message: string) => process.stderr.write(`[launcher] ${message}\n`);
+// Plain lines for a person at a terminal, but never with the Redis password of REDIS_URL.
+const log = (message: string) => process.stderr.write(`[launcher] ${redactSecrets(message)}\n`);
 
 /**
  * `npm start`: the whole image cloud on one machine — Redis (embedded when none answers and

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,6 @@ describe('npm start (the launcher)', () => {
   const prefix = uniquePrefix('launcher');
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['tools/build.mjs'], { cwd: ROOT });
     dataDir = await mkdtemp(join(tmpdir(), 'launcher-'));
     origin = await startOriginServer();
     origin.serveBytes('photo.jpg', await makeImage({ width: 640, height: 480 }), 'image/jpeg');

@@ -18,6 +18,8 @@ const RESTART_DELAY_MS = 1_000;
 export class ProcessSupervisor {
   private readonly children = new Map<string, ChildProcess>();
   private stopping = false;
+  /** What the launcher ends with: 0, or EXIT_CONFIG_ERROR once a child refused the configuration. */
+  private exitCode = 0;
   private resolveStopped!: (code: number) => void;
   /** Resolves with the exit code the launcher should end with. */
   readonly stopped = new Promise<number>((resolve) => (this.resolveStopped = resolve));
@@ -32,12 +34,13 @@ export class ProcessSupervisor {
     child.on('exit', (code, signal) => {
       this.children.delete(spec.name);
       if (this.stopping) {
-        if (this.children.size === 0) this.resolveStopped(0);
+        if (this.children.size === 0) this.resolveStopped(this.exitCode);
         return;
       }
       if (code === EXIT_CONFIG_ERROR) {
         this.log(`${spec.name} refused the configuration; stopping everything.`);
-        void this.stop().then(() => this.resolveStopped(EXIT_CONFIG_ERROR));
+        this.exitCode = EXIT_CONFIG_ERROR;
+        void this.stop();
         return;
       }
       this.log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting it in ${RESTART_DELAY_MS} ms.`);
@@ -52,7 +55,7 @@ export class ProcessSupervisor {
     this.stopping = true;
     const running = [...this.children.values()];
     if (running.length === 0) {
-      this.resolveStopped(0);
+      this.resolveStopped(this.exitCode);
       return;
     }
     const exited = running.map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));

@@ -4,6 +4,9 @@ describe('logger', () => {
   it('redacts tokens in URLs and bearer headers', () => {
     expect(redactSecrets('/get_image?url=x&token=s3cr3t-value&size=2')).toBe('/get_image?url=x&token=[redacted]&size=2');
     expect(redactSecrets('Authorization: Bearer abc.def-123')).toBe('Authorization: Bearer [redacted]');
+    expect(redactSecrets('no Redis at rediss://:p4ss@redis.internal:6380/0')).toBe('no Redis at rediss://:[redacted]@redis.internal:6380/0');
+    expect(redactSecrets('REDIS_URL=redis://app:p4ss@10.0.0.5:6379')).toBe('REDIS_URL=redis://app:[redacted]@10.0.0.5:6379');
+    expect(redactSecrets('http://127.0.0.1:5000/get_image')).toBe('http://127.0.0.1:5000/get_image');
   });
 
   it('writes one JSON line per entry, above the level only, with secrets redacted', () => {

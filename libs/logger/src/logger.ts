@@ -14,10 +14,12 @@ export interface Logger {
 
 const SECRET_QUERY_PARAMS = /([?&](?:token|signature|sig|access_token|api_key)=)[^&#\s"]*/gi;
 const BEARER = /(bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
+/** The password of a URL with credentials, e.g. rediss://:secret@host or redis://user:secret@host. */
+const URL_PASSWORD = /(\/\/[^:@/\s]*:)[^@/\s]+@/g;
 
-/** Removes tokens and signatures from text that may end up in a log line (URLs, headers, messages). */
+/** Removes tokens, signatures and URL passwords from text that may end up in a log line. */
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_QUERY_PARAMS, '$1[redacted]').replace(BEARER, '$1[redacted]');
+  return text.replace(SECRET_QUERY_PARAMS, '$1[redacted]').replace(BEARER, '$1[redacted]').replace(URL_PASSWORD, '$1[redacted]@');
 }
 
 function serialize(value: unknown): unknown {

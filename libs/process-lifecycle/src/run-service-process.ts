@@ -14,24 +14,27 @@ export interface ServiceProcess {
  * 1 on any other start-up failure.
  */
 export function runServiceProcess(name: string, start: () => Promise<ServiceProcess>, options: { forceExitMs: number }): void {
-  start().then(
-    (running) => {
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write(`${name}: ${signal} received, stopping\n`);
-        setTimeout(() => process.exit(1), options.forceExitMs).unref();
-        running.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      // Started by the launcher with an IPC channel: when the launcher goes away, so do we.
-      if (process.send) process.on('disconnect', () => shutdown('launcher exited'));
-    },
+  const started = start();
+  let stopping = false;
+  // Listening from the first moment: a signal or the launcher's death during start-up (waiting for
+  // Redis, forking render children) must stop the process too, once it has started.
+  const shutdown = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${name}: ${reason}, stopping\n`);
+    setTimeout(() => process.exit(1), options.forceExitMs).unref();
+    started
+      .then((running) => running.stop())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM received'));
+  process.on('SIGINT', () => shutdown('SIGINT received'));
+  // Started by the launcher with an IPC channel: when the launcher goes away, so do we.
+  if (process.send) process.on('disconnect', () => shutdown('launcher exited'));
+  started.catch(
     (error: unknown) => {
       if (error instanceof ConfigError) {
         process.stderr.write(`${name}: invalid configuration:\n${error.message}\n`);
