@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { TEST_REDIS_URL, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
-
-export const ROOT = resolve(__dirname, '..', '..');
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LaneLoad, createBlockingConnection } from '@image-cloud/job-queue';
+import { canPinCpus, coresFor, nicedCommand, pinnedCommand } from '@image-cloud/local-cluster';
+import { DIST_DIR, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
 export interface ClusterOptions {
   name: string;
@@ -17,13 +18,27 @@ export interface ClusterOptions {
 export interface Cluster {
   url: string;
   prefix: string;
-  redisUrl: string;
   stop(): Promise<void>;
+}
+
+/** Waits until the normal-lane workers announce `slots` job slots with their heartbeat. */
+async function waitForWorkerSlots(prefix: string, slots: number): Promise<void> {
+  const redis = createBlockingConnection(TEST_REDIS_URL, 'bench-cluster');
+  try {
+    const load = new LaneLoad(redis, prefix);
+    const giveUpAt = Date.now() + 30_000;
+    while ((await load.capacity('normal')).slots < slots) {
+      if (Date.now() > giveUpAt) throw new Error(`the workers did not announce ${slots} job slots in time`);
+      await sleep(100);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**
  * The system as `npm start` runs it, from the built bundles: one server, normal-lane workers pinned
- * one per core with taskset, big-lane workers niced. Own data dir and key prefix.
+ * one per core with taskset (where it exists), big-lane workers niced. Own data dir and key prefix.
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const prefix = uniquePrefix(`bench-${options.name}`);
@@ -33,31 +48,33 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', MALLOC_ARENA_MAX: '2' };
   const children: ChildProcess[] = [];
-  const start = (command: string, args: string[], extraEnv: Record<string, string> = {}) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
-    children.push(child);
+  const start = ({ command, args }: { command: string; args: string[] }, extraEnv: Record<string, string> = {}) => {
+    children.push(spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] }));
   };
   const node = process.execPath;
-  start(node, ['dist/service-server/main.js']);
+  const worker = join(DIST_DIR, 'image-worker', 'main.js');
+  start({ command: node, args: [join(DIST_DIR, 'service-server', 'main.js')] });
   const cores = availableParallelism();
-  for (let i = 0; i < (options.normalWorkers ?? cores); i++) {
-    start('taskset', ['--cpu-list', String(i % cores), node, ...(process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean), 'dist/image-worker/main.js'], { WORKER_LANE: 'normal', UV_THREADPOOL_SIZE: '4' });
+  const pin = canPinCpus();
+  const nodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const normalWorkers = options.normalWorkers ?? cores;
+  for (let i = 0; i < normalWorkers; i++) {
+    start(pinnedCommand(node, [...nodeArgs, worker], pin ? coresFor(i, 1, cores) : null), { WORKER_LANE: 'normal', UV_THREADPOOL_SIZE: '4' });
   }
-  for (let i = 0; i < (options.bigWorkers ?? 1); i++) {
-    start('nice', ['-n', '10', node, 'dist/image-worker/main.js'], { WORKER_LANE: 'big', UV_THREADPOOL_SIZE: '4' });
-  }
+  for (let i = 0; i < (options.bigWorkers ?? 1); i++) start(nicedCommand(node, [worker]), { WORKER_LANE: 'big', UV_THREADPOOL_SIZE: '4' });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/readyz`);
-  // Workers announce themselves with a heartbeat; give them a moment after the server is ready.
-  await new Promise((r) => setTimeout(r, 1500));
-  return {
-    url,
-    prefix,
-    redisUrl: TEST_REDIS_URL,
-    async stop() {
-      await stopProcesses(children);
-      await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
-      await rm(dataDir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    await stopProcesses(children);
+    await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
+    await rm(dataDir, { recursive: true, force: true });
   };
+  try {
+    await waitForHttp(`${url}/readyz`);
+    const slotsPerWorker = Number((options.config['worker'] as { concurrency?: number } | undefined)?.concurrency ?? 1);
+    await waitForWorkerSlots(prefix, normalWorkers * slotsPerWorker);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, prefix, stop };
 }

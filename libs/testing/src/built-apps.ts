@@ -1,9 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** The workspace root (where nx.json is), from this file as source or bundled into dist/. */
+function workspaceRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(resolve(dir, 'nx.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 /** Where `node tools/build.mjs` (the suites' globalSetup, and `npm start`) puts the bundles. */
-export const DIST_DIR = resolve(__dirname, '../../../dist');
+export const DIST_DIR = resolve(workspaceRoot(), 'dist');
 
 export type BuiltApp = 'service-server' | 'image-worker' | 'launcher' | 'cli';
 
