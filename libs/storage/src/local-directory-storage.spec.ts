@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { LocalDirectoryStorage } from './local-directory-storage';
 import {
   describeStorageConformance,
+  expectNoObject,
   expectedEtag,
   readAll,
   sampleOriginalMeta,
@@ -96,11 +97,7 @@ describe('LocalDirectoryStorage on disk', () => {
     await unlink(join(dataDir, objectDir, 'original.bin'));
     await unlink(join(dataDir, objectDir, 'variants', `${variantKey}.bin`));
 
-    expect(await storage.getOriginalMeta(key)).toBeNull();
-    expect(await storage.readOriginal(key)).toBeNull();
-    expect(await storage.openOriginal(key)).toBeNull();
-    expect(await storage.getVariantMeta(key, variantKey)).toBeNull();
-    expect(await storage.openVariant(key, variantKey)).toBeNull();
+    await expectNoObject(storage, key, variantKey);
   });
 
   it('treats a data file without its meta file (a write in flight) as missing', async () => {

@@ -115,7 +115,8 @@ export class LocalDirectoryStorage implements ImageStorage {
       throw error;
     }
     const removed = await countObjects(doomed);
-    await rm(doomed, { recursive: true, force: true });
+    // The image is gone for every reader already; a failed cleanup of trash/ must not say otherwise.
+    await rm(doomed, { recursive: true, force: true }).catch(() => undefined);
     return removed;
   }
 

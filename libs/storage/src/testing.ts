@@ -73,6 +73,15 @@ const INVALID_KEYS: ReadonlyArray<[string, string]> = [
  * Defines the behaviour every {@link ImageStorage} backend must have, as a jest `describe` block.
  * `makeStorage` is called before each test and must return an empty storage; `cleanup` after it.
  */
+/** Asserts that storage has neither the original nor the variant, through every read it offers. */
+export async function expectNoObject(storage: ImageStorage, originalKey: string, variantKey: string): Promise<void> {
+  expect(await storage.getOriginalMeta(originalKey)).toBeNull();
+  expect(await storage.readOriginal(originalKey)).toBeNull();
+  expect(await storage.openOriginal(originalKey)).toBeNull();
+  expect(await storage.getVariantMeta(originalKey, variantKey)).toBeNull();
+  expect(await storage.openVariant(originalKey, variantKey)).toBeNull();
+}
+
 export function describeStorageConformance(
   backendName: string,
   makeStorage: () => Promise<StorageUnderTest>,
@@ -249,11 +258,7 @@ export function describeStorageConformance(
 
     describe('missing objects', () => {
       it('resolves to null for everything on an empty storage', async () => {
-        expect(await storage.getOriginalMeta(original)).toBeNull();
-        expect(await storage.readOriginal(original)).toBeNull();
-        expect(await storage.openOriginal(original)).toBeNull();
-        expect(await storage.getVariantMeta(original, variant)).toBeNull();
-        expect(await storage.openVariant(original, variant)).toBeNull();
+        await expectNoObject(storage, original, variant);
       });
 
       it('resolves to null for a missing variant of an existing original', async () => {
@@ -273,11 +278,7 @@ export function describeStorageConformance(
 
         expect(await storage.deleteImage(original)).toBe(3);
 
-        expect(await storage.getOriginalMeta(original)).toBeNull();
-        expect(await storage.readOriginal(original)).toBeNull();
-        expect(await storage.openOriginal(original)).toBeNull();
-        expect(await storage.getVariantMeta(original, variant)).toBeNull();
-        expect(await storage.openVariant(original, variant)).toBeNull();
+        await expectNoObject(storage, original, variant);
         expect(await storage.getVariantMeta(original, otherVariant)).toBeNull();
       });
 

@@ -12,40 +12,37 @@ export function uniquePrefix(name: string): string {
   return `{test-${name.replace(/[^A-Za-z0-9-]/g, '-')}-${randomBytes(4).toString('hex')}}`;
 }
 
-/** Removes every key under the prefix (call in afterAll so tests leave nothing behind). */
-export async function deleteKeysWithPrefix(redisUrl: string, prefix: string): Promise<number> {
+/** Calls `onKeys` with every batch of keys under the prefix (SCAN, so a big Redis is not blocked). */
+async function scanPrefix(redisUrl: string, prefix: string, onKeys: (redis: Redis, keys: string[]) => Promise<void>): Promise<void> {
   const redis: Redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   await redis.connect();
-  let deleted = 0;
   try {
     const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
+      if (keys.length > 0) await onKeys(redis, keys);
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
   }
+}
+
+/** Removes every key under the prefix (call in afterAll so tests leave nothing behind). */
+export async function deleteKeysWithPrefix(redisUrl: string, prefix: string): Promise<number> {
+  let deleted = 0;
+  await scanPrefix(redisUrl, prefix, async (redis, keys) => {
+    deleted += await redis.unlink(...keys);
+  });
   return deleted;
 }
 
 /** Number of keys under the prefix (to assert a test left nothing behind). */
 export async function countKeysWithPrefix(redisUrl: string, prefix: string): Promise<number> {
-  const redis: Redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-  await redis.connect();
-  try {
-    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-    let cursor = '0';
-    let count = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      count += keys.length;
-    } while (cursor !== '0');
-    return count;
-  } finally {
-    redis.disconnect();
-  }
+  let count = 0;
+  await scanPrefix(redisUrl, prefix, async (_redis, keys) => {
+    count += keys.length;
+  });
+  return count;
 }
