@@ -1,4 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
+import { CONTENT_TYPES } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { type AcceptedFormat, sniffFormat } from './sniff-format';
 
@@ -19,13 +20,10 @@ export interface ImageProbe {
   hasAlpha: boolean;
 }
 
+/** The output formats' types, plus the accepted inputs that are not outputs (libvips calls AVIF "heif"). */
 const CONTENT_TYPE_BY_FORMAT: Record<AcceptedFormat, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  heif: 'image/avif',
-  tiff: 'image/tiff',
+  ...CONTENT_TYPES,
+  heif: CONTENT_TYPES.avif,
   svg: 'image/svg+xml',
 };
 

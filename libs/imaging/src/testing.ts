@@ -8,7 +8,6 @@ export type Rgb = { r: number; g: number; b: number };
 
 export const RED: Rgb = { r: 255, g: 0, b: 0 };
 export const BLUE: Rgb = { r: 0, g: 0, b: 255 };
-export const GREEN: Rgb = { r: 0, g: 160, b: 0 };
 export const WHITE: Rgb = { r: 255, g: 255, b: 255 };
 
 export interface MakeImageOptions {

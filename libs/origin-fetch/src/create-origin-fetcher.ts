@@ -3,7 +3,7 @@ import https from 'node:https';
 import got, { type NormalizedOptions, type Options, type Response } from 'got';
 import { ImageCloudError } from '@image-cloud/errors';
 import { parseAllowList } from './address-policy';
-import { checkLiteralHost } from './check-literal-host';
+import { blockedAddress, isBlockedLiteral } from './check-literal-host';
 import { describeOrigin } from './describe-origin';
 import { mapFetchError } from './map-fetch-error';
 import { mapOriginStatus } from './map-origin-status';
@@ -53,11 +53,11 @@ export function createOriginFetcher(options: OriginFetcherOptions): OriginFetche
       let url: URL;
       try {
         url = parseOriginUrl(rawUrl);
-        checkLiteralHost(url, allowList);
       } catch (error) {
         return Promise.reject(error);
       }
       const where = describeOrigin(url);
+      if (isBlockedLiteral(url, allowList)) return Promise.reject(blockedAddress(where));
       const { signal } = fetchOptions;
       if (signal?.aborted) return Promise.reject(abortError(signal, where));
 
@@ -77,11 +77,7 @@ export function createOriginFetcher(options: OriginFetcherOptions): OriginFetche
               }),
             );
           }
-          try {
-            checkLiteralHost(next.url, allowList);
-          } catch {
-            throw fail(blockedRedirect(where));
-          }
+          if (isBlockedLiteral(next.url, allowList)) throw fail(blockedAddress(where, { viaRedirect: true }));
         };
 
         let stream: ReturnType<typeof client.stream> | undefined;
@@ -180,7 +176,8 @@ export function createOriginFetcher(options: OriginFetcherOptions): OriginFetche
 
         // Stays attached after settling: got may still report the error that followed our destroy().
         stream.on('error', (error: unknown) => {
-          fail(redirected && isBlockedAddress(error) ? blockedRedirect(where) : mapFetchError(error, where));
+          const mapped = mapFetchError(error, where);
+          fail(redirected && mapped.code === 'origin_forbidden' ? blockedAddress(where, { viaRedirect: true, cause: error }) : mapped);
         });
       });
     },
@@ -190,18 +187,6 @@ export function createOriginFetcher(options: OriginFetcherOptions): OriginFetche
 function header(response: Response, name: string): string | undefined {
   const value = response.headers[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function isBlockedAddress(error: unknown): boolean {
-  return mapFetchError(error, '').code === 'origin_forbidden';
-}
-
-/** The redirect target is not named: it was chosen by the origin, and may be an internal address. */
-function blockedRedirect(where: string): ImageCloudError {
-  return new ImageCloudError(
-    'origin_forbidden',
-    `The origin ${where} redirected to a host that resolves to a blocked (private/loopback/link-local) address.`,
-  );
 }
 
 function abortError(signal: AbortSignal, where: string): ImageCloudError {

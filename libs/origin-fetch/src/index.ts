@@ -1,3 +1,2 @@
 export { createOriginFetcher } from './create-origin-fetcher';
 export type { FetchedOriginal, FetchOriginOptions, OriginFetcher, OriginFetcherOptions } from './origin-fetcher-types';
-export { isAddressAllowed } from './address-policy';

@@ -1,5 +1,6 @@
 import { ImageCloudError } from '@image-cloud/errors';
 import { BlockedAddressError } from './blocked-address-error';
+import { blockedAddress } from './check-literal-host';
 
 const CONNECTION_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'refused the connection',
@@ -30,13 +31,7 @@ export function mapFetchError(error: unknown, where: string): ImageCloudError {
   if (error instanceof ImageCloudError) return error;
   const { code, name, event } = (error ?? {}) as { code?: unknown; name?: unknown; event?: unknown };
 
-  if (code === BlockedAddressError.CODE) {
-    return new ImageCloudError(
-      'origin_forbidden',
-      `The origin ${where} resolves to a blocked (private/loopback/link-local) address.`,
-      { cause: error },
-    );
-  }
+  if (code === BlockedAddressError.CODE) return blockedAddress(where, { cause: error });
   if (name === 'TimeoutError' || code === 'ETIMEDOUT') {
     const what = (typeof event === 'string' && TIMEOUT_EVENTS[event]) || 'did not answer in time';
     return new ImageCloudError('origin_timeout', `The origin ${where} ${what}.`, { cause: error });
