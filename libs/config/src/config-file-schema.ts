@@ -108,21 +108,19 @@ export const configFileSchema = z
      */
     domains: z
       .record(z.string().min(1), domainLimitSchema)
-      .default({ default: 4 })
+      .default({})
       .transform((domains) => ({ default: 4, ...domains })),
     allowPrivateOrigins: z.array(cidr).default([]),
-    limits: limitsSchema.default(() => limitsSchema.parse({})),
+    limits: limitsSchema.prefault({}),
     thumbnailSizes: z.array(z.number().int().min(1).max(4096)).min(1).default([200, 250]),
     peers: z.array(httpUrl).default([]),
-    fetch: fetchSchema.default(() => fetchSchema.parse({})),
-    server: serverSchema.default(() => serverSchema.parse({})),
-    worker: workerSchema.default(() => workerSchema.parse({})),
+    fetch: fetchSchema.prefault({}),
+    server: serverSchema.prefault({}),
+    worker: workerSchema.prefault({}),
   })
   .strict();
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
-export type TenantConfig = z.infer<typeof tenantSchema>;
-export type DomainLimitConfig = z.infer<typeof domainLimitSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
 export type FetchConfig = z.infer<typeof fetchSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { configFileSchema, type ConfigFile } from './config-file-schema';
-import { envSchema } from './env-schema';
+import { type EnvVars, envSchema } from './env-schema';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -17,8 +17,8 @@ export interface AppConfig extends Omit<ConfigFile, 'worker'> {
   dataDir: string;
   configPath?: string;
   queuePrefix: string;
-  workerLane: 'normal' | 'big';
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  workerLane: EnvVars['WORKER_LANE'];
+  logLevel: EnvVars['LOG_LEVEL'];
   worker: ConfigFile['worker'] & { processes: number };
   /** True when no tenants are configured: every request is served without a token. */
   openMode: boolean;

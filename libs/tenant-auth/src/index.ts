@@ -1,11 +1,2 @@
 export { TenantDirectory, type Tenant } from './tenant-directory';
-export {
-  signRequest,
-  verifySignedRequest,
-  canonicalRequest,
-  type SignOptions,
-  type SignatureCheck,
-  SIGNATURE_PARAM,
-  EXPIRES_PARAM,
-  TENANT_PARAM,
-} from './signed-url';
+export { signRequest, verifySignedRequest, type SignOptions, type SignatureCheck, SIGNATURE_PARAM } from './signed-url';
