@@ -1,11 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@image-cloud/config';
 import { type JobEvent, redisKeys } from '@image-cloud/job-queue';
 import { createLogger } from '@image-cloud/logger';
 import IORedis from 'ioredis';
-import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, startOriginServer, uniquePrefix } from '@image-cloud/testing';
+import { redisAnswers } from '@image-cloud/local-cluster';
+import {
+  DIST_DIR,
+  type OriginServer,
+  TEST_REDIS_URL,
+  countKeysWithPrefix,
+  deleteKeysWithPrefix,
+  startOriginServer,
+  uniquePrefix,
+} from '@image-cloud/testing';
 import { type RunningWorker, startImageWorker } from '@image-cloud/worker-runtime';
 import { type RunningServer, startServiceServer } from '../src/start-service-server';
 
@@ -28,7 +37,7 @@ export interface SystemUnderTest {
 }
 
 /** Built by the suite's globalSetup (tools/jest-build-apps.cjs), as `npm start` builds it. */
-export const RENDER_CHILD_SCRIPT = resolve(__dirname, '../../../dist/image-worker/render-child.js');
+export const RENDER_CHILD_SCRIPT = join(DIST_DIR, 'image-worker', 'render-child.js');
 
 /**
  * The whole cloud in this process: a real origin on 127.0.0.1, the ServiceServer on port 0 and an
@@ -104,8 +113,13 @@ export async function startSystem(options: {
       await worker.close(5_000);
       await bigWorker.close(5_000);
       await origin.close();
-      await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
       await rm(dataDir, { recursive: true, force: true });
+      // Tests must not leave anything in a shared Redis: whatever is still there after the
+      // processes stopped is removed, and anything that appears after that is a leak.
+      if (!(await redisAnswers(redisUrl))) return; // a fault test stopped its own Redis
+      await deleteKeysWithPrefix(redisUrl, prefix);
+      const left = await countKeysWithPrefix(redisUrl, prefix);
+      if (left > 0) throw new Error(`${left} Redis keys under ${prefix} were written after the system stopped`);
     },
   };
 }
