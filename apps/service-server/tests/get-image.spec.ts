@@ -12,6 +12,7 @@ beforeAll(async () => {
   origin.serveBytes('transparent.png', await makeImage({ width: 64, height: 64, format: 'png', color: BLUE, alpha: 0 }), 'image/png');
   origin.serveBytes('oriented-6.jpg', await makeOrientedJpeg(300, 200, 6), 'image/jpeg');
   origin.serveBytes('animated.gif', await makeAnimation({ width: 120, height: 60, frames: 5 }), 'image/gif');
+  origin.serveBytes('animated.webp', await makeAnimation({ width: 120, height: 60, frames: 4, format: 'webp' }), 'image/webp');
   origin.serveBytes('png-named-jpg.jpg', await makeImage({ width: 100, height: 50, format: 'png' }), 'image/jpeg');
   origin.serveBytes('truncated.jpg', truncate(await makeImage({ width: 1200, height: 900 }), 4000), 'image/jpeg');
   origin.serveBytes('not-an-image.jpg', Buffer.from('<html><body>Sorry</body></html>'), 'image/jpeg');
@@ -129,6 +130,15 @@ describe('get_image resizing', () => {
       height: 30,
     });
     expect(decoded.frames).toBe(5);
+  });
+
+  it('keeps animation frames of an animated WebP', async () => {
+    const decoded = await expectImage(await system.getImage('/bytes/animated.webp', { resize_width: '60', format_when_resize: 'webp' }), {
+      format: 'webp',
+      width: 60,
+      height: 30,
+    });
+    expect(decoded.frames).toBe(4);
   });
 
   it('says which lane rendered the variant', async () => {

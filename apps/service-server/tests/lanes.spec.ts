@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { originalKeyOf, renderJobFor, renderJobIdOf, variantKeyOf } from '@image-cloud/contracts';
-import { decodeImage, makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
+import { decodeImage, makeAnimation, makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
 import { RenderQueues, createFailFastConnection } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL } from '@image-cloud/testing';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
@@ -121,5 +121,69 @@ describe('a worker owning two cores', () => {
     await Promise.all(responses.map(bodyOf));
     expect(system.worker.stats().maxActiveJobs).toBe(2);
     expect(system.worker.stats().maxActiveRenders).toBeLessThanOrEqual(2);
+  }, 30_000);
+});
+
+describe('the big lane: routing by pixels × frames and by bytes, and its own budget', () => {
+  let system: SystemUnderTest;
+  let animation: Buffer;
+  let noisy: Buffer;
+
+  beforeAll(async () => {
+    system = await startSystem({
+      name: 'big-lane',
+      config: { worker: { concurrency: 1, normalBudgetMs: 300, bigBudgetMs: 400, bigLanePixels: 1_000_000, bigLaneBytes: 200_000 } },
+    });
+    // 400×400 per frame is under the pixel threshold; ten frames are over it.
+    animation = await makeAnimation({ width: 400, height: 400, frames: 10 });
+    system.origin.serveBytes('frames.gif', animation, 'image/gif');
+    // Few pixels (360 000), many bytes: noise does not compress.
+    noisy = await makeNoiseImage(600, 600);
+    system.origin.serveBytes('bytes.jpg', noisy, 'image/jpeg');
+    system.origin.serveBytes('heavy.jpg', await makeNoiseImage(3000, 3000), 'image/jpeg');
+    system.origin.serveBytes('small.jpg', await makeImage({ width: 400, height: 300 }), 'image/jpeg');
+  }, 60_000);
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  const eventsOf = (path: string, transform: { width: number; format: 'jpeg' | 'gif' }) => {
+    const url = system.origin.url(path);
+    const jobId = renderJobIdOf(renderJobFor(url, 'sync-normal', { transform: { width: transform.width, fit: 'inside', format: transform.format } }));
+    return system.jobEvents.filter((event) => event.jobId === jobId).map((event) => [event.lane, event.outcome, event.rerouteReason]);
+  };
+
+  it('sends an animation to the big lane when its pixels × frames are over the threshold, and keeps every frame', async () => {
+    expect(animation.length).toBeLessThan(200_000); // so only pixels × frames can route it
+    const response = await system.getImage('/bytes/frames.gif', { resize_width: '100', format_when_resize: 'gif' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-lane')).toBe('big');
+    expect(await decodeImage(await bodyOf(response))).toMatchObject({ format: 'gif', width: 100, frames: 10 });
+    expect(eventsOf('/bytes/frames.gif', { width: 100, format: 'gif' })).toEqual([
+      ['sync-normal', 'rerouted', 'header'],
+      ['sync-big', 'ok', undefined],
+    ]);
+  }, 30_000);
+
+  it('sends an original over the byte threshold to the big lane, whatever its pixels', async () => {
+    expect(noisy.length).toBeGreaterThan(200_000);
+    const response = await system.getImage('/bytes/bytes.jpg', { resize_width: '100' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-lane')).toBe('big');
+    await bodyOf(response);
+    expect(eventsOf('/bytes/bytes.jpg', { width: 100, format: 'jpeg' })).toEqual([
+      ['sync-normal', 'rerouted', 'header'],
+      ['sync-big', 'ok', undefined],
+    ]);
+  }, 30_000);
+
+  it('answers 504 processing_timeout when the image runs over the big lane budget too, and keeps serving', async () => {
+    const response = await system.getImage('/bytes/heavy.jpg', { resize_width: '2800', format_when_resize: 'webp' });
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ error: 'processing_timeout' });
+    const small = await system.getImage('/bytes/small.jpg', { resize_width: '100' });
+    expect(small.status).toBe(200);
+    await bodyOf(small);
   }, 30_000);
 });
