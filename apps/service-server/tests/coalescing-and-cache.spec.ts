@@ -1,5 +1,8 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeImage, makeImage } from '@image-cloud/imaging/testing';
+import { freePort, spawnBuiltApp, stopProcesses, waitForHttp } from '@image-cloud/testing';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 
 let system: SystemUnderTest;
@@ -45,6 +48,35 @@ describe('identical work is done once', () => {
     expect(system.origin.hits('/slow-photo') - hitsBefore).toBe(1);
     expect((await system.jobsCreated()) - jobsBefore).toBe(sizes.length);
   });
+
+  it('shares one job and one download across two server processes', async () => {
+    const port = await freePort();
+    await writeFile(join(system.config.dataDir, 'second-server.json'), JSON.stringify({ allowPrivateOrigins: ['127.0.0.0/8'] }));
+    const second = spawnBuiltApp('service-server', {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: system.config.redisUrl,
+      DATA_DIR: system.config.dataDir,
+      QUEUE_PREFIX: system.config.queuePrefix,
+      CONFIG: join(system.config.dataDir, 'second-server.json'),
+      LOG_LEVEL: 'silent',
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/readyz`);
+      const bases = [system.server.url, `http://127.0.0.1:${port}`];
+      const hitsBefore = system.origin.hits('/slow-photo');
+      const jobsBefore = await system.jobsCreated();
+      const query = `url=${encodeURIComponent(system.origin.url('/slow-photo?v=cluster'))}&resize_width=140`;
+      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(`${bases[i % 2]}/get_image?${query}`)));
+      const bodies = await Promise.all(responses.map(bodyOf));
+      expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect(new Set(bodies.map((b) => b.toString('base64'))).size).toBe(1);
+      expect(system.origin.hits('/slow-photo') - hitsBefore).toBe(1);
+      expect((await system.jobsCreated()) - jobsBefore).toBe(1);
+    } finally {
+      await stopProcesses([second]);
+    }
+  }, 30_000);
 });
 
 describe('HTTP caching', () => {
