@@ -1,13 +1,32 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeImage, makeImage } from '@image-cloud/imaging/testing';
+import { canPinCpus } from '@image-cloud/local-cluster';
 import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, startOriginServer, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
 /** The built launcher as `npm start` runs it: real child processes, real Redis, real origin. */
 const ROOT = resolve(__dirname, '../../..');
+
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
+}
+const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+function environment(pid: number): Record<string, string> {
+  const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+const allowedCpus = (pid: number) => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+/** Field 19 of /proc/<pid>/stat, counted after the command name (which may contain spaces). */
+const niceness = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+};
 
 describe('npm start (the launcher)', () => {
   let launcher: ChildProcess;
@@ -59,6 +78,19 @@ describe('npm start (the launcher)', () => {
     const until = Date.now() + 20_000;
     while ((output.match(/"msg":"image worker started"/g)?.length ?? 0) < 3 && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
     expect(output.match(/"msg":"image worker started"/g)?.length).toBe(3);
+
+    // Policy 1 on the real processes: each normal-lane worker pinned to a core of its own, with a
+    // libuv pool sized for its slots; the big-lane worker niced instead.
+    const workers = childrenOf(launcher.pid!).filter((pid) => commandLine(pid).includes('image-worker'));
+    const normal = workers.filter((pid) => environment(pid)['WORKER_LANE'] === 'normal');
+    const big = workers.filter((pid) => environment(pid)['WORKER_LANE'] === 'big');
+    expect([normal.length, big.length]).toEqual([2, 1]);
+    for (const pid of normal) expect(environment(pid)['UV_THREADPOOL_SIZE']).toBe('4');
+    if (canPinCpus() && availableParallelism() >= 2) {
+      expect(new Set(normal.map((pid) => allowedCpus(pid))).size).toBe(2);
+      for (const pid of normal) expect(allowedCpus(pid)).toMatch(/^\d+$/);
+    }
+    expect(niceness(big[0]!)).toBe(10);
 
     launcher.kill('SIGTERM');
     const [code] = await once(launcher, 'exit');
