@@ -123,22 +123,13 @@ describe('get_image resizing', () => {
     expect(isColorClose(decoded.pixel(16, 16), WHITE)).toBe(true);
   });
 
-  it('keeps animation frames for GIF output', async () => {
-    const decoded = await expectImage(await system.getImage('/bytes/animated.gif', { resize_width: '60', format_when_resize: 'gif' }), {
-      format: 'gif',
-      width: 60,
-      height: 30,
-    });
-    expect(decoded.frames).toBe(5);
-  });
-
-  it('keeps animation frames of an animated WebP', async () => {
-    const decoded = await expectImage(await system.getImage('/bytes/animated.webp', { resize_width: '60', format_when_resize: 'webp' }), {
-      format: 'webp',
-      width: 60,
-      height: 30,
-    });
-    expect(decoded.frames).toBe(4);
+  it.each([
+    ['gif', 5],
+    ['webp', 4],
+  ])('keeps the animation frames of an animated %s', async (format, frames) => {
+    const response = await system.getImage(`/bytes/animated.${format}`, { resize_width: '60', format_when_resize: format });
+    const decoded = await expectImage(response, { format, width: 60, height: 30 });
+    expect(decoded.frames).toBe(frames);
   });
 
   it('says which lane rendered the variant', async () => {
