@@ -13,22 +13,23 @@ const ALLOWED = {
   'libs/imaging': ['contracts', 'errors'],
   'libs/origin-fetch': ['errors'],
   'libs/job-queue': ['contracts', 'errors'],
-  'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
-  'libs/image-service': ['contracts', 'errors', 'job-queue', 'storage'],
+  'libs/lane-policy': ['contracts'],
+  'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'lane-policy', 'storage'],
+  'libs/image-service': ['contracts', 'errors', 'job-queue', 'lane-policy', 'storage'],
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
-  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'render-sandbox', 'storage'],
+  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'origin-fetch', 'render-sandbox', 'storage'],
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
   'libs/tenant-auth': [],
-  'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
+  'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'lane-policy', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'logger', 'process-lifecycle'],
   'apps/cli': ['tenant-auth'],
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */
-const SPEC_EXTRA = ['tenant-auth', 'testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
+const SPEC_EXTRA = ['tenant-auth', 'lane-policy', 'testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
 
 const SPEC_EXTERNAL = ['ioredis', 'bullmq'];
 
@@ -38,7 +39,7 @@ const EXTERNAL_OWNERS = {
   express: ['apps/service-server'],
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
-  ioredis: ['libs/job-queue', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+  ioredis: ['libs/job-queue', 'libs/lane-policy', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
 };
 
 const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { RENDER_JOB_NAME, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
+import { fetchJobFor } from '@image-cloud/contracts';
 import { makeImage } from '@image-cloud/imaging/testing';
-import { createFailFastConnection, createRenderQueue, jobOptionsFor } from '@image-cloud/job-queue';
+import { FetchQueue, createFailFastConnection } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL, startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './lib/cluster';
 import { percentile, runLoad } from './lib/load';
@@ -21,19 +21,16 @@ async function main(): Promise<void> {
   origin.serveBytes('prefetch.jpg', await makeImage({ width: 1200, height: 900 }), 'image/jpeg');
   const cluster = await startCluster({ name: 'backlog', config: { allowPrivateOrigins: ['127.0.0.0/8'], server: { overloadWaitMs: 600_000 } } });
   const producer = createFailFastConnection(TEST_REDIS_URL, 'bench-backlog');
-  const queue = createRenderQueue('normal', producer, cluster.prefix);
+  const fetchQueue = new FetchQueue(producer, cluster.prefix, 1);
+  const { queue } = fetchQueue;
   const sync = (run: string) =>
     Array.from({ length: syncRequests }, (_, i) => `${cluster.url}/get_image?url=${encodeURIComponent(origin.url(`/bytes/wanted.jpg?run=${run}&i=${i}`))}&resize_width=200&resize_height=200`);
   try {
     const quiet = (await runLoad(sync('quiet'), cores * 2)).get('all')!;
 
-    // The backlog: prefetches (fetch and render a thumbnail) in the async lane, added in bulk.
-    const jobs = Array.from({ length: prefetchJobs }, (_, i) => {
-      const url = origin.url(`/bytes/prefetch.jpg?n=${i}`);
-      const data = renderJobFor(url, 'async-normal');
-      return { name: RENDER_JOB_NAME, data, opts: { ...jobOptionsFor('async-normal', 1), jobId: renderJobIdOf(data) } };
-    });
-    for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
+    // The backlog: prefetches queued in the fetch stage, added in bulk.
+    const jobs = Array.from({ length: prefetchJobs }, (_, i) => fetchJobFor(origin.url(`/bytes/prefetch.jpg?n=${i}`), 'async'));
+    for (let i = 0; i < jobs.length; i += 1000) await fetchQueue.enqueueBulk(jobs.slice(i, i + 1000));
     const queuedBefore = await queue.getPrioritizedCount();
     const busy = (await runLoad(sync('backlog'), cores * 2)).get('all')!;
     const queuedAfter = await queue.getPrioritizedCount();
@@ -44,7 +41,7 @@ async function main(): Promise<void> {
     const p99Quiet = (percentile(quiet.latenciesMs, 99) + percentile(quietAgain.latenciesMs, 99)) / 2;
     const p99Busy = percentile(busy.latenciesMs, 99);
     printTable(
-      `Sync misses (800×600 → 200×200 JPEG), ${cores * 2} clients, with and without ${prefetchJobs} prefetch jobs queued in the async lane; baseline = mean p99 of the runs before and after`,
+      `Sync misses (800×600 → 200×200 JPEG), ${cores * 2} clients, with and without ${prefetchJobs} prefetch jobs queued in the fetch stage; baseline = mean p99 of the runs before and after`,
       ['run', 'sync requests', 'p50 ms', 'p99 ms', 'errors', 'p99 vs quiet', 'async jobs queued (start → end)'],
       [
         ['no backlog (before)', quiet.requests, percentile(quiet.latenciesMs, 50), percentile(quiet.latenciesMs, 99), quiet.errors, percentile(quiet.latenciesMs, 99) / p99Quiet, '0'],

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LaneLoad, createBlockingConnection } from '@image-cloud/job-queue';
+import { createBlockingConnection } from '@image-cloud/job-queue';
+import { LaneLoad } from '@image-cloud/lane-policy';
 import { canPinCpus, coresFor, nicedCommand, pinnedCommand } from '@image-cloud/local-cluster';
 import { DIST_DIR, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 

@@ -6,13 +6,14 @@ import { ImageService, OverloadGuard, PrefetchService } from '@image-cloud/image
 import {
   BatchTracker,
   FailureCache,
-  LaneLoad,
+  FetchQueue,
   TenantRateLimiter,
   OutcomeWaiter,
   RenderQueues,
   createBlockingConnection,
   createFailFastConnection,
 } from '@image-cloud/job-queue';
+import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { TenantDirectory } from '@image-cloud/tenant-auth';
@@ -36,18 +37,36 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
   subscriber.on('error', (error) => logger.debug('redis subscriber error', { error: error.message }));
 
   const storage = new LocalDirectoryStorage({ dataDir: config.dataDir });
-  const queues = new RenderQueues({ connection: redis, prefix: config.queuePrefix, asyncAttempts: config.worker.asyncAttempts });
+  const renderQueues = new RenderQueues(redis, config.queuePrefix, config.worker.asyncAttempts);
+  const fetchQueue = new FetchQueue(redis, config.queuePrefix, config.worker.asyncAttempts);
   const waiter = new OutcomeWaiter(subscriber, config.queuePrefix, config.server.pollIntervalMs);
   // Not awaited: the server listens (and answers 503) while Redis is still away.
   waiter.start().catch((error: Error) => logger.warn('cannot subscribe to job outcomes', { error: error.message }));
   const failures = new FailureCache(redis, config.queuePrefix);
-  const overload = new OverloadGuard(queues, new LaneLoad(redis, config.queuePrefix), config.server.overloadWaitMs);
-  const service = new ImageService({ storage, queues, waiter, failures, overload, waitTimeoutMs: config.server.waitTimeoutMs });
+  const overload = new OverloadGuard(renderQueues, new LaneLoad(redis, config.queuePrefix), config.server.overloadWaitMs);
+  const lanes = new LanePolicy({
+    normalBudgetMs: config.worker.normalBudgetMs,
+    bigBudgetMs: config.worker.bigBudgetMs,
+    bigLanePixels: config.worker.bigLanePixels,
+    bigLaneBytes: config.worker.bigLaneBytes,
+  });
+  const renderCosts = new RenderCosts(redis, config.queuePrefix);
+  const service = new ImageService({
+    storage,
+    fetchQueue,
+    renderQueues,
+    waiter,
+    failures,
+    overload,
+    lanes,
+    renderCosts: () => renderCosts.table(),
+    waitTimeoutMs: config.server.waitTimeoutMs,
+  });
 
   const tenants = new TenantDirectory(config.tenants);
   const limiter = new TenantRateLimiter(redis, config.queuePrefix);
   const batches = new BatchTracker(redis, config.queuePrefix);
-  const prefetch = new PrefetchService({ storage, queues, batches });
+  const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches });
   const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
@@ -72,7 +91,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
         server.closeIdleConnections();
       });
       await waiter.close();
-      await queues.close();
+      await Promise.all([renderQueues.close(), fetchQueue.close()]);
       redis.disconnect();
       subscriber.disconnect();
     },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { targetSize } from '@image-cloud/imaging';
+import { targetSize } from '@image-cloud/contracts';
 import { decodeImage } from '@image-cloud/imaging/testing';
 import { CORPUS_DIR, type ManifestRow, hasCorpus, readManifest } from '@image-cloud/testing';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
@@ -42,7 +42,8 @@ if (!hasCorpus() && process.env['CI']) {
   let system: SystemUnderTest;
 
   beforeAll(async () => {
-    system = await startSystem({ name: 'corpus', fixturesDir: CORPUS_DIR });
+    // The production wait (room for 5 s in the normal lane and 60 s in the big one): some hostile files burn both.
+    system = await startSystem({ name: 'corpus', fixturesDir: CORPUS_DIR, config: { server: { waitTimeoutMs: 70_000 } } });
   });
 
   afterAll(async () => {

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LaneLoad, createFailFastConnection } from '@image-cloud/job-queue';
+import { createFailFastConnection } from '@image-cloud/job-queue';
+import { LaneLoad } from '@image-cloud/lane-policy';
 import {
   type OriginServer,
   TEST_REDIS_URL,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderJobFor } from '@image-cloud/contracts';
-import { makeImage } from '@image-cloud/imaging/testing';
+import { makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
 import { RenderQueues, createFailFastConnection } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL } from '@image-cloud/testing';
 import type { Redis } from 'ioredis';
@@ -15,13 +15,21 @@ let queues: RenderQueues;
 beforeAll(async () => {
   system = await startSystem({ name: 'overload', config: { worker: { concurrency: 1 }, server: { overloadWaitMs: 1_000 } } });
   producer = createFailFastConnection(TEST_REDIS_URL, 'overload-spec');
-  queues = new RenderQueues({ connection: producer, prefix: system.config.queuePrefix, asyncAttempts: 1 });
+  queues = new RenderQueues(producer, system.config.queuePrefix, 1);
   system.origin.route('/slow-original', async (_req, res) => {
     await sleep(400);
     res.writeHead(200, { 'content-type': 'image/jpeg' }).end(await makeImage({ width: 32, height: 32 }));
   });
   system.origin.serveBytes('wanted.jpg', await makeImage({ width: 300, height: 200 }), 'image/jpeg');
+  system.origin.serveBytes('heavy.jpg', await makeNoiseImage(2000, 2000), 'image/jpeg');
+  await bodyOf(await system.getImage('/bytes/heavy.jpg'));
 }, 30_000);
+
+/** Fills the normal lane with slow renders (large WebPs of a stored noisy original) ahead of anything new. */
+async function queueSlowRenders(tag: number): Promise<void> {
+  const url = system.origin.url('/bytes/heavy.jpg');
+  for (let i = 0; i < 30; i++) await queues.ensureQueued(renderJobFor(url, 'sync-normal', { width: 1500 + tag + i, fit: 'inside', format: 'webp' }));
+}
 
 afterAll(async () => {
   await queues.queue('normal').obliterate({ force: true }).catch(() => undefined);
@@ -31,10 +39,7 @@ afterAll(async () => {
 });
 
 it('answers 503 overloaded at once, with Retry-After and a cacheable minute, and queues nothing for it', async () => {
-  for (let i = 0; i < 30; i++) {
-    const url = system.origin.url(`/slow-original?i=${i}`);
-    await queues.enqueue(renderJobFor(url, 'sync-normal'));
-  }
+  await queueSlowRenders(0);
   await sleep(300);
   const waitingBefore = await queues.waitingCount('sync-normal');
 
@@ -59,10 +64,7 @@ it('still serves cached images while overloaded', async () => {
   const first = await system.getImage('/bytes/wanted.jpg');
   expect(first.status).toBe(200);
   await bodyOf(first);
-  for (let i = 0; i < 30; i++) {
-    const url = system.origin.url(`/slow-original?again=${i}`);
-    await queues.enqueue(renderJobFor(url, 'sync-normal'));
-  }
+  await queueSlowRenders(100);
   await sleep(300);
   const hit = await system.getImage('/bytes/wanted.jpg');
   expect(hit.status).toBe(200);

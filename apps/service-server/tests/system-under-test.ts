@@ -31,7 +31,7 @@ export interface SystemUnderTest {
   request(path: string, init?: RequestInit): Promise<Response>;
   /** `/get_image?url=<origin path>&…` */
   getImage(originPath: string, params?: Record<string, string>, init?: RequestInit): Promise<Response>;
-  /** Render jobs the workers have finished so far (each publishes one outcome notice; a reroute publishes none). */
+  /** Render jobs the workers have finished so far (each publishes one outcome notice; a reroute publishes none; downloads are not counted). */
   jobsCreated(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -86,7 +86,9 @@ export async function startSystem(options: {
   const outcomes: string[] = [];
   const subscriber = new IORedis(redisUrl, { maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
-  subscriber.on('message', (_channel: string, message: string) => outcomes.push(message));
+  subscriber.on('message', (_channel: string, message: string) => {
+    if ((JSON.parse(message) as { jobId: string }).jobId.includes('-render-')) outcomes.push(message);
+  });
   await subscriber.subscribe(redisKeys.outcomeChannel(prefix));
 
   const request = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);

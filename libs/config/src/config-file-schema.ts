@@ -34,6 +34,8 @@ export const fetchSchema = z
     totalTimeoutMs: positiveInt.default(15_000),
     /** @defaultValue 3 */
     maxRedirects: z.number().int().min(0).max(10).default(3),
+    /** Downloads one worker process runs at once (they hold I/O, not cores). @defaultValue 16 */
+    concurrency: z.number().int().min(1).max(1000).default(16),
     /** @defaultValue "image-cloud/1" */
     userAgent: z.string().min(1).default('image-cloud/1'),
     /** How long a sync request waits for a download slot of a saturated domain (`domains`) before 504. @defaultValue 30000 */
@@ -78,6 +80,14 @@ export const workerSchema = z
     bigLaneBytes: positiveInt.default(15_000_000),
     /** Attempts for retryable failures (origin 5xx, timeouts) of prefetch jobs. @defaultValue 3 */
     asyncAttempts: positiveInt.default(3),
+    /**
+     * BullMQ job lock: renewed every half of it while a job runs, so a worker that dies (SIGKILL,
+     * OOM) loses its jobs to the other workers within this plus `stalledCheckMs` twice. Renders run
+     * in child processes, so the worker's event loop stays free to renew it. @defaultValue 8000
+     */
+    lockMs: z.number().int().min(1_000).default(8_000),
+    /** How often live workers look for jobs whose lock expired. @defaultValue 3000 */
+    stalledCheckMs: z.number().int().min(500).default(3_000),
     /** JPEG/WebP/AVIF quality of rendered variants. @defaultValue 80 */
     quality: z.number().int().min(1).max(100).default(80),
   })

@@ -1,4 +1,4 @@
-import { canonicalTransform, originalKeyOf, renderJobFor, renderJobIdOf, renderJobSchema, variantKeyOf } from './index';
+import { canonicalTransform, fetchJobFor, fetchJobIdOf, fetchJobSchema, originalKeyOf, renderJobFor, renderJobIdOf, renderJobSchema, variantKeyOf } from './index';
 
 describe('keys and ids', () => {
   const url = 'https://images.example-shop.de/p/1.jpg';
@@ -26,38 +26,36 @@ describe('keys and ids', () => {
     expect(keys.size).toBe(5);
   });
 
-  it('makes BullMQ-safe job ids that differ for local-only jobs', () => {
-    const job = { originalKey: originalKeyOf(url), variantKey: null, allowDownload: true, lane: 'sync-normal' as const };
+  it('makes BullMQ-safe render job ids: one per variant and urgency, the same in both lane sizes', () => {
+    const job = renderJobFor(url, 'sync-normal', { width: 10, fit: 'inside', format: 'png' });
     expect(renderJobIdOf(job)).not.toContain(':');
-    expect(renderJobIdOf(job)).not.toBe(renderJobIdOf({ ...job, allowDownload: false }));
     expect(renderJobIdOf(job)).not.toBe(renderJobIdOf({ ...job, lane: 'async-normal' }));
     expect(renderJobIdOf(job)).toBe(renderJobIdOf({ ...job, lane: 'sync-big' }));
+    expect(renderJobIdOf(job)).not.toBe(renderJobIdOf(renderJobFor(url, 'sync-normal', { width: 11, fit: 'inside', format: 'png' })));
+  });
+
+  it('makes one fetch job id per original and urgency, whatever the other options', () => {
+    const job = fetchJobFor(url, 'sync');
+    expect(fetchJobIdOf(job)).not.toContain(':');
+    expect(fetchJobIdOf(job)).toBe(fetchJobIdOf(fetchJobFor(url, 'sync', { useAlternativeClouds: true })));
+    expect(fetchJobIdOf(job)).not.toBe(fetchJobIdOf(fetchJobFor(url, 'async')));
+    expect(fetchJobIdOf(job)).not.toBe(fetchJobIdOf(fetchJobFor(`${url}?v=2`, 'sync')));
   });
 
   it('validates render job payloads', () => {
-    const valid = {
-      url,
-      originalKey: originalKeyOf(url),
-      transform: { width: 10, fit: 'inside', format: 'png' },
-      variantKey: variantKeyOf(url, { width: 10, fit: 'inside', format: 'png' }),
-      allowDownload: true,
-      useAlternativeClouds: false,
-      lane: 'sync-normal',
-      enqueuedAt: 1,
-    };
+    const valid = renderJobFor(url, 'sync-normal', { width: 10, fit: 'inside', format: 'png' });
     expect(renderJobSchema.safeParse(valid).success).toBe(true);
     expect(renderJobSchema.safeParse({ ...valid, variantKey: null }).success).toBe(false);
     expect(renderJobSchema.safeParse({ ...valid, lane: 'fast' }).success).toBe(false);
     expect(renderJobSchema.safeParse({ ...valid, transform: { fit: 'inside', format: 'png' } }).success).toBe(false);
+    expect(renderJobSchema.safeParse({ ...valid, extra: 1 }).success).toBe(false);
   });
 
-  it('builds valid render jobs with their keys derived from the URL and the transform', () => {
-    const transform = { width: 10, fit: 'inside' as const, format: 'png' as const };
-    const render = renderJobFor(url, 'sync-normal', { transform, allowDownload: false });
-    expect(render).toMatchObject({ originalKey: originalKeyOf(url), variantKey: variantKeyOf(url, transform), allowDownload: false, useAlternativeClouds: false });
-    expect(renderJobSchema.safeParse(render).success).toBe(true);
-    const prefetch = renderJobFor(url, 'async-normal', { batchId: 'b-1' });
-    expect(prefetch).toMatchObject({ transform: null, variantKey: null, allowDownload: true, batchId: 'b-1' });
-    expect(renderJobSchema.safeParse(prefetch).success).toBe(true);
+  it('validates fetch job payloads', () => {
+    const valid = fetchJobFor(url, 'async', { batchId: 'b-1' });
+    expect(valid).toMatchObject({ originalKey: originalKeyOf(url), useAlternativeClouds: false, urgency: 'async', batchId: 'b-1' });
+    expect(fetchJobSchema.safeParse(valid).success).toBe(true);
+    expect(fetchJobSchema.safeParse({ ...valid, urgency: 'soon' }).success).toBe(false);
+    expect(fetchJobSchema.safeParse({ ...valid, batchId: 'a:b' }).success).toBe(false);
   });
 });

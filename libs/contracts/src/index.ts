@@ -1,17 +1,19 @@
 export {
   LANES,
   LANE_SIZES,
+  URGENCIES,
   type Lane,
   type LaneSize,
   type LaneUrgency,
+  type RerouteReason,
   laneOf,
   laneSize,
   laneUrgency,
   queueNameOf,
+  FETCH_QUEUE_NAME,
   ASYNC_PRIORITY,
   RENDER_JOB_NAME,
-  RerouteToBigLane,
-  WaitForOriginSlot,
+  FETCH_JOB_NAME,
 } from './lanes';
 export {
   OUTPUT_FORMATS,
@@ -25,5 +27,7 @@ export {
   canonicalTransform,
   CONTENT_TYPES,
 } from './transform';
+export { targetSize, type TargetSize } from './target-size';
 export { originalKeyOf, variantKeyOf } from './storage-keys';
-export { renderJobSchema, type RenderJob, renderJobFor, resultKeyOf, renderJobIdOf } from './render-job';
+export { renderJobSchema, type RenderJob, renderJobFor, renderJobIdOf } from './render-job';
+export { fetchJobSchema, type FetchJob, fetchJobFor, fetchJobIdOf, FETCH_FAILURE_FIELD } from './fetch-job';

@@ -1,10 +1,11 @@
 /**
- * The four lanes. Sync lanes hold work somebody is waiting for; async lanes hold prefetches.
- * Normal lanes get a short processing budget; big lanes take pathological images.
+ * The four render lanes. Sync lanes hold work somebody is waiting for; async lanes hold
+ * prefetches. Normal lanes get a short processing budget; big lanes take pathological images.
  *
  * A lane is a (queue, priority) pair: one BullMQ queue per size, sync jobs without a priority and
  * async jobs with one. BullMQ always takes un-prioritized jobs first, so a worker takes every
- * waiting sync job before any async job, atomically, in Redis.
+ * waiting sync job before any async job, atomically, in Redis. Which lane a job starts in, its
+ * budget and when it moves are decided by the lane policy (libs/lane-policy).
  */
 export const LANES = ['sync-normal', 'sync-big', 'async-normal', 'async-big'] as const;
 export type Lane = (typeof LANES)[number];
@@ -13,6 +14,7 @@ export type LaneSize = 'normal' | 'big';
 export type LaneUrgency = 'sync' | 'async';
 
 export const LANE_SIZES: readonly LaneSize[] = ['normal', 'big'];
+export const URGENCIES: readonly LaneUrgency[] = ['sync', 'async'];
 
 export function laneOf(urgency: LaneUrgency, size: LaneSize): Lane {
   return `${urgency}-${size}`;
@@ -26,41 +28,21 @@ export function laneUrgency(lane: Lane): LaneUrgency {
   return lane.startsWith('sync-') ? 'sync' : 'async';
 }
 
-/** The BullMQ queue of a lane size. */
+/** The BullMQ queue of a render lane size. */
 export function queueNameOf(size: LaneSize): string {
   return `render-${size}`;
 }
 
+/** The BullMQ queue of the fetch stage: downloads are I/O, run many at once apart from the render cores. */
+export const FETCH_QUEUE_NAME = 'fetch';
+
 /** Priority of async jobs; sync jobs have none (0), which BullMQ serves first. */
 export const ASYNC_PRIORITY = 1;
 
-/** The job name inside every queue; one kind of job renders (or just fetches) one result. */
+/** The job name inside every render queue; one job renders one variant. */
 export const RENDER_JOB_NAME = 'render';
+/** The job name inside the fetch queue; one job downloads and stores one original. */
+export const FETCH_JOB_NAME = 'fetch';
 
-/**
- * Thrown by a normal-lane job that belongs in the big lane: its header shows a giant (pixels ×
- * frames or bytes over the thresholds), or it ran over the normal budget. The worker moves the
- * job, under the same id, so the clients waiting for it are served from the big lane.
- */
-export class RerouteToBigLane extends Error {
-  constructor(readonly reason: 'header' | 'budget') {
-    super(`rerouted to the big lane (${reason})`);
-    this.name = 'RerouteToBigLane';
-  }
-}
-
-/**
- * Thrown by a prefetch job whose origin domain has no free download slot, has started as many
- * downloads as its rate allows, or is backed off after answering 429/503. The worker parks the job as delayed for `delayMs`, without using an
- * attempt, so it holds no worker slot while it waits; a finished download of that domain wakes it
- * earlier.
- */
-export class WaitForOriginSlot extends Error {
-  constructor(
-    readonly delayMs: number,
-    readonly reason: 'saturated' | 'rate' | 'backoff',
-  ) {
-    super(`waiting ${delayMs} ms for a download slot (${reason})`);
-    this.name = 'WaitForOriginSlot';
-  }
-}
+/** Why a render job left the normal lane: its header, its predicted cost, or its budget ran out. */
+export type RerouteReason = 'header' | 'predicted' | 'budget';

@@ -1,2 +1,14 @@
-export { createRenderPipeline, type RenderPipeline } from './render-pipeline';
-export type { RenderPipelineDeps, RunOptions, OriginalSource, DownloadLeases, OriginSlots, OriginSlot, Renderer, BigLaneThresholds } from './pipeline-context';
+export { createFetchPipeline, type FetchPipeline } from './fetch/fetch-pipeline';
+export type {
+  FetchPipelineDeps,
+  FetchRunOptions,
+  FetchOutcome,
+  OriginalSource,
+  DownloadLeases,
+  OriginSlots,
+  OriginSlot,
+  OriginSlotAttempt,
+  SlotReleases,
+} from './fetch/fetch-ports';
+export { createRenderPipeline, type RenderPipeline } from './render/render-pipeline';
+export type { RenderPipelineDeps, RenderRunOptions, RenderOutcome, Renderer, RenderCostPort } from './render/render-ports';

@@ -1,23 +1,37 @@
-import { type RenderJob, type Transform, originalKeyOf, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
+import {
+  FETCH_FAILURE_FIELD,
+  type Transform,
+  fetchJobFor,
+  fetchJobIdOf,
+  laneOf,
+  originalKeyOf,
+  renderJobFor,
+  renderJobIdOf,
+} from '@image-cloud/contracts';
 import { ImageCloudError, isNegativelyCacheable } from '@image-cloud/errors';
-import { type FailureCache, type OutcomeWaiter, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
-import type { OverloadGuard } from './overload-guard';
+import { type FailureCache, type FetchQueue, type OutcomeWaiter, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
+import type { CostTable, LanePolicy } from '@image-cloud/lane-policy';
 import type { ImageStorage, OriginalMeta, StoredObject, VariantMeta } from '@image-cloud/storage';
+import type { OverloadGuard } from './overload-guard';
 
 export interface ImageServiceDeps {
   storage: ImageStorage;
-  queues: RenderQueues;
+  fetchQueue: FetchQueue;
+  renderQueues: RenderQueues;
   waiter: OutcomeWaiter;
   failures: FailureCache;
   overload: OverloadGuard;
-  /** How long a request waits for its job. */
+  lanes: LanePolicy;
+  /** The cluster's render cost table (read at most once a second). */
+  renderCosts: () => Promise<CostTable>;
+  /** How long a request waits for its jobs, both stages together. */
   waitTimeoutMs: number;
 }
 
 export interface FetchOptions {
   onlySendIfLocal?: boolean;
   useAlternativeClouds?: boolean;
-  /** Aborted when the client goes away: stop waiting (the job still finishes and fills the cache). */
+  /** Aborted when the client goes away: stop waiting (the jobs still finish and fill the cache). */
   signal?: AbortSignal;
 }
 
@@ -32,28 +46,63 @@ export interface Served<T> {
 const OVERLOADED_RETRY_AFTER_SECONDS = 5;
 
 /**
- * The read path of the cloud: serve from storage when possible, otherwise put one render job in
- * the sync lane (shared with every identical request) and wait for it, bounded.
+ * The read path of the cloud: serve from storage when possible; otherwise run the two stages for
+ * the request, each a job shared with every identical request, and wait for each, bounded:
+ * 1. fetch (skipped when the original is stored): download, probe and store the original;
+ * 2. render, in the lane the lane policy picks from the stored header and the learnt costs.
+ * The waiting server chains the stages, so no worker ever waits for another stage.
  */
 export class ImageService {
   constructor(private readonly deps: ImageServiceDeps) {}
 
   /** The original, stored or fetched now. */
   async openOriginal(url: string, options: FetchOptions = {}): Promise<Served<StoredObject<OriginalMeta>>> {
-    const job = this.jobFor(url, null, options);
-    return this.obtain(job, () => this.deps.storage.openOriginal(job.originalKey), options);
+    const originalKey = originalKeyOf(url);
+    const stored = await this.deps.storage.openOriginal(originalKey);
+    if (stored) return { object: stored, cache: 'HIT' };
+    await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    return { object: await this.afterStage(() => this.deps.storage.openOriginal(originalKey)), cache: 'MISS' };
   }
 
   /** Metadata of the original, fetching it when needed (no_image, image_info). */
   async originalMeta(url: string, options: FetchOptions = {}): Promise<Served<OriginalMeta>> {
-    const job = this.jobFor(url, null, options);
-    return this.obtain(job, () => this.deps.storage.getOriginalMeta(job.originalKey), options);
+    const stored = await this.deps.storage.getOriginalMeta(originalKeyOf(url));
+    if (stored) return { object: stored, cache: 'HIT' };
+    return { object: await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs), cache: 'MISS' };
   }
 
   /** A variant, stored or rendered now. */
   async openVariant(url: string, transform: Transform, options: FetchOptions = {}): Promise<Served<StoredObject<VariantMeta>>> {
-    const job = this.jobFor(url, transform, options);
-    return this.obtain(job, () => this.deps.storage.openVariant(job.originalKey, job.variantKey!), options);
+    const { storage, failures, renderQueues, waiter } = this.deps;
+    const job = renderJobFor(url, 'sync-normal', transform);
+    const find = () => storage.openVariant(job.originalKey, job.variantKey);
+    const stored = await find();
+    if (stored) return { object: stored, cache: 'HIT' };
+
+    const jobId = renderJobIdOf(job);
+    await this.forgetUnlessFinal(job.originalKey, jobId);
+    const deadline = Date.now() + this.deps.waitTimeoutMs;
+    const cached = await storage.getOriginalMeta(job.originalKey);
+    const original = cached ?? (await this.fetchOriginal(url, options, deadline, true));
+
+    const choice = this.deps.lanes.startLane(original, transform, await this.deps.renderCosts());
+    const lanedJob = { ...job, lane: laneOf('sync', choice.size) };
+    // Admission was checked before the download; a big-lane job has the big lane's own budget.
+    if (cached && choice.size === 'normal') await this.deps.overload.check(lanedJob.lane);
+    await renderQueues.ensureQueued(lanedJob);
+    const object = await waiter.wait({
+      jobId,
+      deadline,
+      findResult: find,
+      findFailure: () => orUnavailable(() => failures.get(job.originalKey, jobId)),
+      // Idempotent and once per lane: a job that moved to the big lane is never re-added to the normal one.
+      reassure: async () => {
+        await renderQueues.ensureQueued(lanedJob);
+      },
+      onDeadline: async () => this.deadlineError(await renderQueues.jobState(jobId)),
+      signal: options.signal,
+    });
+    return { object, cache: 'MISS' };
   }
 
   /** Removes the original, every variant and every remembered failure; the next request fetches again. */
@@ -64,48 +113,47 @@ export class ImageService {
     return removed;
   }
 
-  /** Somebody waits for it: the sync lane, normal size first. */
-  private jobFor(url: string, transform: Transform | null, options: FetchOptions): RenderJob {
-    return renderJobFor(url, 'sync-normal', {
-      transform,
-      allowDownload: !options.onlySendIfLocal,
-      useAlternativeClouds: options.useAlternativeClouds ?? false,
-    });
-  }
-
-  private async obtain<T>(job: RenderJob, find: () => Promise<T | null>, options: FetchOptions): Promise<Served<T>> {
-    const stored = await find();
-    if (stored !== null) return { object: stored, cache: 'HIT' };
-
-    if (options.onlySendIfLocal && !(await this.deps.storage.getOriginalMeta(job.originalKey))) {
-      throw new ImageCloudError('not_cached', 'The image is not cached here (only_send_if_local).');
-    }
-
-    const jobId = renderJobIdOf(job);
-    const { failures, queues, waiter } = this.deps;
-    const remembered = await orUnavailable(() => failures.get(job.originalKey, jobId));
-    if (remembered && isNegativelyCacheable(remembered.code)) throw remembered;
-    // Any other failure is not final for the image: forget it and try again.
-    if (remembered) await orUnavailable(() => failures.clear(job.originalKey, jobId));
-
-    await this.deps.overload.check(job.lane);
-    await queues.enqueue(job);
-    const object = await waiter.wait({
+  /**
+   * The fetch stage for a request: one sync fetch job per original (shared by every request for
+   * any size of it), waited for within `deadline`. `forRender`: the render admission check runs
+   * first, so no download starts for a request that would be refused anyway.
+   */
+  private async fetchOriginal(url: string, options: FetchOptions, deadline: number, forRender = false): Promise<OriginalMeta> {
+    const { storage, failures, fetchQueue, waiter } = this.deps;
+    const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false });
+    if (options.onlySendIfLocal) throw new ImageCloudError('not_cached', 'The image is not cached here (only_send_if_local).');
+    await this.forgetUnlessFinal(job.originalKey, FETCH_FAILURE_FIELD);
+    if (forRender) await this.deps.overload.check('sync-normal');
+    const jobId = await fetchQueue.ensureQueued(job);
+    return waiter.wait({
       jobId,
-      deadline: Date.now() + this.deps.waitTimeoutMs,
-      findResult: find,
-      findFailure: () => orUnavailable(() => failures.get(job.originalKey, jobId)),
+      deadline,
+      findResult: () => storage.getOriginalMeta(job.originalKey),
+      findFailure: () => orUnavailable(() => failures.get(job.originalKey, FETCH_FAILURE_FIELD)),
       reassure: async () => {
-        await queues.enqueue(job);
+        await fetchQueue.ensureQueued(job);
       },
-      onDeadline: () => this.deadlineError(jobId),
+      onDeadline: async () => this.deadlineError(await fetchQueue.jobState(fetchJobIdOf(job))),
       signal: options.signal,
     });
-    return { object, cache: 'MISS' };
   }
 
-  private async deadlineError(jobId: string): Promise<ImageCloudError> {
-    const state = await this.deps.queues.jobState(jobId);
+  /** A remembered final failure (origin 404, corrupt image) is the answer; any other is forgotten and tried again. */
+  private async forgetUnlessFinal(originalKey: string, field: string): Promise<void> {
+    const { failures } = this.deps;
+    const remembered = await orUnavailable(() => failures.get(originalKey, field));
+    if (remembered && isNegativelyCacheable(remembered.code)) throw remembered;
+    if (remembered) await orUnavailable(() => failures.clear(originalKey, field));
+  }
+
+  /** Reads what a finished stage stored; gone only when delete_image raced the request. */
+  private async afterStage<T>(read: () => Promise<T | null>): Promise<T> {
+    const value = await read();
+    if (value === null) throw new ImageCloudError('unavailable', 'The image was removed while this request waited; try again.', { retryAfterSeconds: 1 });
+    return value;
+  }
+
+  private deadlineError(state: string | null): ImageCloudError {
     if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {
       return new ImageCloudError('overloaded', 'The image cloud is busy and could not start this image in time; try again shortly.', {
         retryAfterSeconds: OVERLOADED_RETRY_AFTER_SECONDS,

@@ -1,6 +1,7 @@
 import { type Lane, laneSize, laneUrgency } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import { type LaneCapacity, type LaneLoad, type RenderQueues, estimateWaitMs, orUnavailable } from '@image-cloud/job-queue';
+import { type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
+import { type LaneCapacity, type LaneLoad, estimateWaitMs } from '@image-cloud/lane-policy';
 
 /** How long one reading of the queue is reused: the check stays off Redis's hot path. */
 const READING_TTL_MS = 250;
@@ -13,9 +14,11 @@ interface Reading {
 }
 
 /**
- * DESIGN.md policy 5: when the backlog means a new request cannot finish in time, answer 503 at
- * once instead of queueing it. The estimate uses the jobs ahead (waiting sync jobs plus running
- * ones), the live worker slots and the lane's measured job duration.
+ * Policy 5, overload is answered early: when the backlog means a new request cannot finish in
+ * time, answer 503 at once instead of queueing it. The estimate counts only work really ahead of
+ * the request (running renders, and waiting sync renders; for a prefetch, those and the waiting
+ * sync renders too), the live worker slots and the faded average time of renders that finished.
+ * It never refuses while a slot is free, so it heals as soon as the queue drains.
  */
 export class OverloadGuard {
   private readonly readings = new Map<Lane, Reading>();
@@ -44,9 +47,8 @@ export class OverloadGuard {
     const cached = this.readings.get(lane);
     if (cached && Date.now() - cached.at < READING_TTL_MS) return cached;
     const size = laneSize(lane);
-    const queue = this.queues.queue(size);
     const [waiting, active, capacity] = await orUnavailable(() =>
-      Promise.all([this.queues.waitingCount(lane), queue.getActiveCount(), this.load.capacity(size)]),
+      Promise.all([this.queues.waitingCount(lane), this.queues.activeCount(size), this.load.capacity(size)]),
     );
     // Async jobs only count when they are already running: every waiting sync job goes first.
     const jobsAhead = laneUrgency(lane) === 'sync' ? waiting + active : waiting + active + (await this.queues.waitingCount(`sync-${size}`));

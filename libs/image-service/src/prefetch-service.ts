@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { type RenderJob, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
+import { type FetchJob, fetchJobFor, fetchJobIdOf } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import { type BatchTracker, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
+import { type BatchTracker, type FetchQueue, orUnavailable } from '@image-cloud/job-queue';
 import type { ImageStorage } from '@image-cloud/storage';
 import { validateOriginUrl } from './query-params';
 
@@ -40,7 +40,7 @@ function shorten(value: unknown): string {
  */
 export class PrefetchService {
   constructor(
-    private readonly deps: { storage: ImageStorage; queues: RenderQueues; batches: BatchTracker },
+    private readonly deps: { storage: ImageStorage; queue: FetchQueue; batches: BatchTracker },
   ) {}
 
   async submit(urls: unknown, tenant: string | null): Promise<BatchReceipt> {
@@ -55,7 +55,7 @@ export class PrefetchService {
 
     const seen = new Set<string>();
     for (let start = 0; start < urls.length; start += CHUNK) {
-      const candidates: RenderJob[] = [];
+      const candidates: FetchJob[] = [];
       urls.slice(start, start + CHUNK).forEach((value, offset) => {
         const index = start + offset;
         const checked = typeof value === 'string' ? validateOriginUrl(value) : { ok: false as const, reason: 'not a string' };
@@ -69,11 +69,11 @@ export class PrefetchService {
           return;
         }
         seen.add(checked.url);
-        candidates.push(renderJobFor(checked.url, 'async-normal', { batchId }));
+        candidates.push(fetchJobFor(checked.url, 'async', { batchId }));
       });
       const fresh = await this.withoutKnown(candidates);
       receipt.duplicate += candidates.length - fresh.length;
-      if (fresh.length > 0) await this.deps.queues.enqueueBulk(fresh, { fairShareKey: tenant ?? 'open' });
+      if (fresh.length > 0) await this.deps.queue.enqueueBulk(fresh, { fairShareKey: tenant ?? 'open' });
       receipt.accepted += fresh.length;
       await orUnavailable(() => this.deps.batches.setCounts(batchId, receipt));
       await yieldToEventLoop();
@@ -82,11 +82,11 @@ export class PrefetchService {
   }
 
   /** Drops the URLs whose original is already cached or whose prefetch is already queued. */
-  private async withoutKnown(candidates: RenderJob[]): Promise<RenderJob[]> {
+  private async withoutKnown(candidates: FetchJob[]): Promise<FetchJob[]> {
     const cached = await Promise.all(candidates.map((job) => this.deps.storage.getOriginalMeta(job.originalKey)));
     const uncached = candidates.filter((_, i) => cached[i] === null);
-    const ids = uncached.map((job) => renderJobIdOf(job));
-    const queued = await this.deps.queues.existingJobIds(ids);
+    const ids = uncached.map((job) => fetchJobIdOf(job));
+    const queued = await this.deps.queue.existingJobIds(ids);
     return uncached.filter((_, i) => !queued.has(ids[i]!));
   }
 }

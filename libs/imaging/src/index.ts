@@ -2,4 +2,3 @@ export { configureSharp, type SharpSettings } from './configure-sharp';
 export { ACCEPTED_FORMATS, type AcceptedFormat } from './sniff-format';
 export { probeImage, type ImageProbe, type ImageLimits } from './image-probe';
 export { renderVariant, type RenderOptions, type RenderedVariant } from './render-variant';
-export { targetSize, type TargetSize } from './target-size';

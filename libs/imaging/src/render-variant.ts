@@ -1,8 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
-import { CONTENT_TYPES, type OutputFormat, type Transform } from '@image-cloud/contracts';
+import { CONTENT_TYPES, type OutputFormat, type Transform, targetSize } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageLimits, ImageProbe } from './image-probe';
-import { targetSize } from './target-size';
 
 export interface RenderOptions {
   limits: ImageLimits;

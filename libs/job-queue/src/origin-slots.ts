@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { LANE_SIZES, type LaneSize, type LaneUrgency } from '@image-cloud/contracts';
+import { FETCH_QUEUE_NAME, type LaneUrgency } from '@image-cloud/contracts';
 import { LUA_NOW_MS } from './redis-clock';
 import { redisKeys } from './redis-keys';
-import { createRenderQueue } from './render-queues';
+import { createQueue } from './render-queues';
 
 /** How many downloads of a pool may run at once, and optionally how many may start per second. */
 export interface PoolLimit {
@@ -165,6 +165,9 @@ return math.max(0, tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call
 /** Most stale entries (jobs gone, or already back in their queue) one release skips looking for a parked job to wake. */
 const MAX_STALE_WAITERS_PER_RELEASE = 10;
 
+/** A waiting fetch job as a wake-up names it: `fetch:<job id>`. */
+const FETCH_WAITER_PREFIX = 'fetch:';
+
 /**
  * KEYS: backoff, strikes. ARGV: requested ms (0: none given), base ms, max ms. Without a
  * Retry-After each strike in a row doubles the back-off. Never shortens a back-off already set.
@@ -177,11 +180,6 @@ redis.call('PEXPIRE', KEYS[2], ms * 2 + 60000)
 if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
 return redis.call('PTTL', KEYS[1])`;
 
-/** Id of a waiting job as a wake-up names it: `<lane size>:<job id>`. */
-export function originWaiterId(size: LaneSize, jobId: string): string {
-  return `${size}:${jobId}`;
-}
-
 /**
  * Per-domain caps on parallel downloads, shared by every worker through Redis. A slot is a lease
  * that expires unless renewed, so a worker killed mid-download frees its slot within `leaseMs`.
@@ -192,7 +190,7 @@ export function originWaiterId(size: LaneSize, jobId: string): string {
 export class OriginSlots {
   private readonly limits: Map<string, PoolLimit>;
   private readonly defaultLimit: PoolLimit;
-  private readonly queues = new Map<LaneSize, Queue>();
+  private fetchQueue: Queue | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -237,8 +235,8 @@ export class OriginSlots {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    this.queues.clear();
+    await this.fetchQueue?.close();
+    this.fetchQueue = null;
   }
 
   private keysOf(pool: string) {
@@ -290,10 +288,8 @@ export class OriginSlots {
    * already back in its queue is forgotten.
    */
   private async wake(waitersKey: string, waiter: string, arrival: string): Promise<boolean> {
-    const separator = waiter.indexOf(':');
-    const size = waiter.slice(0, separator) as LaneSize;
-    if (!LANE_SIZES.includes(size)) return false;
-    const job = await Job.fromId(this.queue(size), waiter.slice(separator + 1));
+    if (!waiter.startsWith(FETCH_WAITER_PREFIX)) return false;
+    const job = await Job.fromId(this.queue(), waiter.slice(FETCH_WAITER_PREFIX.length));
     if (!job) return false;
     try {
       await job.promote();
@@ -304,13 +300,9 @@ export class OriginSlots {
     }
   }
 
-  private queue(size: LaneSize): Queue {
-    let queue = this.queues.get(size);
-    if (!queue) {
-      queue = createRenderQueue(size, this.redis, this.prefix);
-      this.queues.set(size, queue);
-    }
-    return queue;
+  private queue(): Queue {
+    this.fetchQueue ??= createQueue(FETCH_QUEUE_NAME, this.redis, this.prefix);
+    return this.fetchQueue;
   }
 }
 

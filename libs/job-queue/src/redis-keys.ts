@@ -2,9 +2,9 @@
 export const redisKeys = {
   outcomeChannel: (prefix: string) => `${prefix}:outcomes`,
   failures: (prefix: string, originalKey: string) => `${prefix}:failures:${originalKey}`,
+  rerouted: (prefix: string, jobId: string) => `${prefix}:rerouted:${jobId}`,
+  originReleases: (prefix: string) => `${prefix}:origin-releases`,
   downloadLock: (prefix: string, originalKey: string) => `${prefix}:lock:download:${originalKey}`,
-  laneWorkers: (prefix: string, size: string) => `${prefix}:lane-workers:${size}`,
-  laneStats: (prefix: string, size: string) => `${prefix}:lane-stats:${size}`,
   rateBucket: (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`,
   batch: (prefix: string, batchId: string) => `${prefix}:batch:${batchId}`,
   fairShare: (prefix: string, tenant: string) => `${prefix}:fair-share:${tenant}`,

@@ -7,6 +7,7 @@ import {
   type LaneSize,
   RENDER_JOB_NAME,
   type RenderJob,
+  laneOf,
   laneSize,
   laneUrgency,
   queueNameOf,
@@ -16,23 +17,15 @@ import {
 import { redisKeys } from './redis-keys';
 import { orUnavailable } from './redis-unavailable';
 
-/** BullMQ's lowest priority (2^21 − 1); later jobs of a very busy tenant share it. */
-const MAX_PRIORITY = 2 ** 21 - 1;
-const FAIR_SHARE_IDLE_SECONDS = 3600;
-
-export interface RenderQueuesOptions {
-  connection: Redis;
-  prefix: string;
-  /** Attempts for prefetch jobs with retryable failures; a waiting client gets the first failure at once. */
-  asyncAttempts: number;
-}
+/** How long a rerouted job remembers that it left the normal lane: longer than anyone waits for it. */
+export const REROUTE_MEMORY_MS = 10 * 60_000;
 
 /**
  * Job options per lane. Sync jobs have no priority, so BullMQ serves them before every async job;
  * async jobs are retried with backoff. Results live in storage, so finished jobs are removed at once.
  */
-export function jobOptionsFor(lane: Lane, asyncAttempts: number): JobsOptions {
-  const isSync = laneUrgency(lane) === 'sync';
+export function jobOptionsFor(urgency: 'sync' | 'async', asyncAttempts: number): JobsOptions {
+  const isSync = urgency === 'sync';
   return {
     ...(isSync ? {} : { priority: ASYNC_PRIORITY }),
     attempts: isSync ? 1 : asyncAttempts,
@@ -42,18 +35,26 @@ export function jobOptionsFor(lane: Lane, asyncAttempts: number): JobsOptions {
   };
 }
 
-export function createRenderQueue(size: LaneSize, connection: Redis, prefix: string): Queue {
-  const queue = new Queue(queueNameOf(size), { connection, prefix, streams: { events: { maxLen: 10_000 } } });
+export function createQueue(name: string, connection: Redis, prefix: string): Queue {
+  const queue = new Queue(name, { connection, prefix, streams: { events: { maxLen: 10_000 } } });
   queue.on('error', () => undefined);
   return queue;
 }
 
-/** The producer side of the four lanes (two queues, two priorities). */
+/**
+ * The render stage's four lanes (two queues, two priorities), and the rule that each job runs
+ * once per lane: a job is added only when it exists in neither lane in any state, and a job that
+ * left the normal lane is only ever re-added to the big lane.
+ */
 export class RenderQueues {
   private readonly queues: Map<LaneSize, Queue>;
 
-  constructor(private readonly options: RenderQueuesOptions) {
-    this.queues = new Map(LANE_SIZES.map((size) => [size, createRenderQueue(size, options.connection, options.prefix)]));
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    private readonly asyncAttempts: number,
+  ) {
+    this.queues = new Map(LANE_SIZES.map((size) => [size, createQueue(queueNameOf(size), connection, prefix)]));
   }
 
   queue(size: LaneSize): Queue {
@@ -61,54 +62,36 @@ export class RenderQueues {
   }
 
   /**
-   * Adds a render job unless an identical one is already queued or running (same deterministic id),
-   * in which case the caller simply waits for that one. Returns the job id.
+   * Makes sure the job is queued or running in one lane: adds it unless it exists in either lane
+   * (any state), in the big lane when it was rerouted there before. Returns the job id. Idempotent,
+   * so a waiting request may call it again and again without rendering anything twice.
    */
-  async enqueue(job: RenderJob): Promise<string> {
+  async ensureQueued(job: RenderJob): Promise<string> {
     const payload = renderJobSchema.parse(job);
     const jobId = renderJobIdOf(payload);
-    await orUnavailable(() =>
-      this.queue(laneSize(payload.lane)).add(RENDER_JOB_NAME, payload, { ...jobOptionsFor(payload.lane, this.options.asyncAttempts), jobId }),
+    const replies = await orUnavailable(() =>
+      this.connection
+        .multi()
+        .exists(this.queue('normal').toKey(jobId))
+        .exists(this.queue('big').toKey(jobId))
+        .exists(redisKeys.rerouted(this.prefix, jobId))
+        .exec(),
     );
+    const [inNormal, inBig, rerouted] = (replies ?? []).map(([, value]) => value === 1);
+    if (inNormal || inBig) return jobId;
+    const lane = rerouted ? laneOf(laneUrgency(payload.lane), 'big') : payload.lane;
+    await orUnavailable(() => this.add({ ...payload, lane }, jobId));
     return jobId;
   }
 
   /**
-   * Adds many async jobs in one round trip per queue (prefetch batches). Ids dedupe as in enqueue.
-   * With `fairShareKey` (the tenant), the jobs get consecutive priorities from that tenant's own
-   * counter, so tenants' prefetches interleave round-robin: a tenant that queued 100 000 URLs does
-   * not hold back another tenant's 50 submitted after them.
+   * Worker side: moves a normal-lane job to the big lane under the same id. The mark goes first,
+   * so that from now on nobody re-adds it to the normal lane.
    */
-  async enqueueBulk(jobs: RenderJob[], options: { fairShareKey?: string } = {}): Promise<void> {
-    const first = options.fairShareKey ? await this.reservePriorities(options.fairShareKey, jobs.length) : null;
-    const bySize = new Map<LaneSize, Array<{ name: string; data: RenderJob; opts: JobsOptions }>>(LANE_SIZES.map((size) => [size, []]));
-    jobs.forEach((job, i) => {
-      const payload = renderJobSchema.parse(job);
-      const opts: JobsOptions = { ...jobOptionsFor(payload.lane, this.options.asyncAttempts), jobId: renderJobIdOf(payload) };
-      if (first !== null && laneUrgency(payload.lane) === 'async') opts.priority = Math.min(MAX_PRIORITY, first + i);
-      bySize.get(laneSize(payload.lane))!.push({ name: RENDER_JOB_NAME, data: payload, opts });
-    });
-    for (const [size, entries] of bySize) if (entries.length > 0) await orUnavailable(() => this.queue(size).addBulk(entries));
-  }
-
-  /** The first of `count` consecutive priorities of a tenant; its counter restarts after an idle hour. */
-  private async reservePriorities(fairShareKey: string, count: number): Promise<number> {
-    const key = redisKeys.fairShare(this.options.prefix, fairShareKey);
-    const replies = await orUnavailable(() => this.options.connection.multi().incrby(key, count).expire(key, FAIR_SHARE_IDLE_SECONDS).exec());
-    const last = Number(replies?.[0]?.[1] ?? count);
-    return Math.max(ASYNC_PRIORITY, last - count + 1);
-  }
-
-  /** Which of these job ids are queued or running in either queue right now. */
-  async existingJobIds(jobIds: string[]): Promise<Set<string>> {
-    const pipeline = this.options.connection.pipeline();
-    for (const jobId of jobIds) for (const size of LANE_SIZES) pipeline.exists(this.queue(size).toKey(jobId));
-    const replies = (await orUnavailable(() => pipeline.exec())) ?? [];
-    const existing = new Set<string>();
-    jobIds.forEach((jobId, i) => {
-      if (LANE_SIZES.some((_, j) => replies[i * LANE_SIZES.length + j]?.[1] === 1)) existing.add(jobId);
-    });
-    return existing;
+  async reroute(job: RenderJob): Promise<void> {
+    const jobId = renderJobIdOf(job);
+    await this.connection.set(redisKeys.rerouted(this.prefix, jobId), '1', 'PX', REROUTE_MEMORY_MS);
+    await this.add({ ...job, lane: laneOf(laneUrgency(job.lane), 'big') }, jobId);
   }
 
   /** Jobs of a lane not yet started. */
@@ -117,7 +100,11 @@ export class RenderQueues {
     return orUnavailable(() => (laneUrgency(lane) === 'sync' ? queue.getWaitingCount() : queue.getPrioritizedCount()));
   }
 
-  /** State of a job in either queue (it may have moved to the big lane), or null when it is gone. */
+  async activeCount(size: LaneSize): Promise<number> {
+    return orUnavailable(() => this.queue(size).getActiveCount());
+  }
+
+  /** State of a job in either lane (it may have moved to the big lane), or null when it is gone. */
   async jobState(jobId: string): Promise<string | null> {
     for (const queue of this.queues.values()) {
       const state = await orUnavailable(() => queue.getJobState(jobId));
@@ -128,5 +115,9 @@ export class RenderQueues {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+
+  private async add(job: RenderJob, jobId: string): Promise<void> {
+    await this.queue(laneSize(job.lane)).add(RENDER_JOB_NAME, job, { ...jobOptionsFor(laneUrgency(job.lane), this.asyncAttempts), jobId });
   }
 }

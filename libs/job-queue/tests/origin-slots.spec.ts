@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
-import { OriginSlots, type OriginSlot, type OriginSlotAttempt, createBlockingConnection, originWaiterId, redisKeys } from '../src';
+import { OriginSlots, type OriginSlot, type OriginSlotAttempt, createBlockingConnection, redisKeys } from '../src';
 
 let prefix: string;
 let redis: Redis;
@@ -133,14 +133,14 @@ describe('OriginSlots (real Redis)', () => {
   });
 
   it('wakes the oldest parked job of the domain when a slot is released, skipping jobs that are gone', async () => {
-    const queue = new Queue('render-normal', { connection: redis, prefix });
+    const queue = new Queue('fetch', { connection: redis, prefix });
     try {
       const held = await Promise.all([0, 1].map((i) => slots.tryAcquire('http://wake.test/h', asyncWaiter(`normal:wh${i}`)).then(taken)));
       await queue.add('render', { n: 1 }, { jobId: 'parked-1', delay: 60_000 });
       await queue.add('render', { n: 2 }, { jobId: 'parked-2', delay: 60_000 });
-      await slots.tryAcquire('http://wake.test/gone', asyncWaiter(originWaiterId('normal', 'removed-meanwhile')));
-      await slots.tryAcquire('http://wake.test/p1', asyncWaiter(originWaiterId('normal', 'parked-1')));
-      await slots.tryAcquire('http://wake.test/p2', asyncWaiter(originWaiterId('normal', 'parked-2')));
+      await slots.tryAcquire('http://wake.test/gone', asyncWaiter('fetch:removed-meanwhile'));
+      await slots.tryAcquire('http://wake.test/p1', asyncWaiter('fetch:parked-1'));
+      await slots.tryAcquire('http://wake.test/p2', asyncWaiter('fetch:parked-2'));
       await held[0]!.release();
       expect(await queue.getJobState('parked-1')).toBe('waiting');
       expect(await queue.getJobState('parked-2')).toBe('delayed');

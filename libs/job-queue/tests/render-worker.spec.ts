@@ -17,11 +17,11 @@ const attempts = new Map<string, number>();
 const behaviour = new Map<string, () => Promise<void>>();
 
 function jobFor(url: string, lane: RenderJob['lane'] = 'sync-normal'): RenderJob {
-  return renderJobFor(url, lane);
+  return renderJobFor(url, lane, { width: 10, fit: 'inside', format: 'png' });
 }
 
 async function runToEnd(job: RenderJob): Promise<string> {
-  const jobId = await queues.enqueue(job);
+  const jobId = await queues.ensureQueued(job);
   return waiter.wait<string>({
     jobId,
     deadline: Date.now() + 10_000,
@@ -36,7 +36,7 @@ beforeAll(async () => {
   producer = createFailFastConnection(TEST_REDIS_URL, 'spec-producer');
   workerConnection = createBlockingConnection(TEST_REDIS_URL, 'spec-worker');
   subscriber = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  queues = new RenderQueues({ connection: producer, prefix, asyncAttempts: 3 });
+  queues = new RenderQueues(producer, prefix, 3);
   waiter = new OutcomeWaiter(subscriber, prefix, 200);
   await waiter.start();
   failures = new FailureCache(producer, prefix);
@@ -47,10 +47,13 @@ beforeAll(async () => {
     concurrency: 1,
     negativeCacheSeconds: 60,
     asyncAttempts: 3,
+    lockDurationMs: 8_000,
+    stalledIntervalMs: 3_000,
     process: async (job) => {
       order.push(job.url);
       attempts.set(job.url, (attempts.get(job.url) ?? 0) + 1);
       await behaviour.get(job.url)?.();
+      return { kind: 'done', renderMs: 1 };
     },
   });
 });
@@ -97,7 +100,7 @@ describe('render worker', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     behaviour.set(job.url, () => gate);
-    const ids = await Promise.all(Array.from({ length: 10 }, () => queues.enqueue(job)));
+    const ids = await Promise.all(Array.from({ length: 10 }, () => queues.ensureQueued(job)));
     expect(new Set(ids).size).toBe(1);
     release();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -108,13 +111,13 @@ describe('render worker', () => {
     const blocker = jobFor('http://origin.test/blocker.jpg');
     let release!: () => void;
     behaviour.set(blocker.url, () => new Promise<void>((resolve) => (release = resolve)));
-    await queues.enqueue(blocker);
+    await queues.ensureQueued(blocker);
     while (!order.includes(blocker.url)) await new Promise((resolve) => setTimeout(resolve, 10));
 
     const asyncJobs = Array.from({ length: 20 }, (_, i) => jobFor(`http://origin.test/prefetch-${i}.jpg`, 'async-normal'));
-    for (const job of asyncJobs) await queues.enqueue(job);
+    for (const job of asyncJobs) await queues.ensureQueued(job);
     const syncJobs = Array.from({ length: 3 }, (_, i) => jobFor(`http://origin.test/wanted-${i}.jpg`));
-    for (const job of syncJobs) await queues.enqueue(job);
+    for (const job of syncJobs) await queues.ensureQueued(job);
     expect(await queues.waitingCount('async-normal')).toBe(20);
     expect(await queues.waitingCount('sync-normal')).toBe(3);
 
@@ -127,6 +130,6 @@ describe('render worker', () => {
   });
 
   it('rejects a payload that breaks the contract before it reaches Redis', async () => {
-    await expect(queues.enqueue({ ...jobFor('http://origin.test/x.jpg'), originalKey: 'not-a-key' })).rejects.toThrow(/sha256/);
+    await expect(queues.ensureQueued({ ...jobFor('http://origin.test/x.jpg'), originalKey: 'not-a-key' })).rejects.toThrow(/sha256/);
   });
 });

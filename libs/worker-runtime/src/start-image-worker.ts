@@ -1,17 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
-import { type LaneSize } from '@image-cloud/contracts';
-import { createRenderPipeline, type DownloadLeases } from '@image-cloud/image-pipeline';
+import type { LaneSize } from '@image-cloud/contracts';
+import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
 import {
+  BatchTracker,
   type JobEvent,
+  OriginReleases,
   OriginSlots,
   RedisLease,
   createBlockingConnection,
   redisKeys,
+  startFetchWorker,
   startRenderWorker,
   wrongEvictionPolicy,
 } from '@image-cloud/job-queue';
+import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
@@ -33,23 +38,49 @@ export interface RunningWorker {
 
 /** Peers are our own clouds, listed in CONFIG: trusted, usually on private addresses. */
 const ANY_ADDRESS = ['0.0.0.0/0', '::/0'];
+const HEARTBEAT_EVERY_MS = 2_000;
+/** A dead worker's slots stop counting as capacity within this. */
+const HEARTBEAT_TTL_MS = 6_000;
 
 /**
- * Wires one image-worker process for one lane size (WORKER_LANE): storage, origin fetcher,
- * download leases, a pool of killable render children (one per job slot) and the render pipeline.
+ * Wires one image-worker process for one lane size (WORKER_LANE). It serves two stages:
+ * - fetch: `fetch.concurrency` downloads at once (I/O: origin slots, leases, peers, limits);
+ * - render: `worker.concurrency` renders at once, one killable render child per job slot, so
+ *   concurrency never exceeds the cores this process owns.
  */
 export async function startImageWorker(config: AppConfig, logger: Logger, options: ImageWorkerOptions = {}): Promise<RunningWorker> {
   const size = config.workerLane;
   const connection = createBlockingConnection(config.redisUrl, `image-cloud:worker-${size}`);
   connection.on('error', (error) => logger.debug('redis connection error', { error: error.message }));
+  const releasesConnection = createBlockingConnection(config.redisUrl, `image-cloud:worker-${size}-releases`);
+  releasesConnection.on('error', (error) => logger.debug('redis connection error', { error: error.message }));
 
   const policy = await wrongEvictionPolicy(connection);
   if (policy) {
     connection.disconnect();
+    releasesConnection.disconnect();
     throw new Error(`Redis maxmemory-policy is "${policy}"; it must be "noeviction" or queued jobs and locks can be evicted silently.`);
   }
 
+  const prefix = config.queuePrefix;
   const storage = new LocalDirectoryStorage({ dataDir: config.dataDir });
+  const limits = { maxPixels: config.limits.maxPixels, maxFrames: config.limits.maxFrames };
+  const lockTimings = { lockDurationMs: config.worker.lockMs, stalledIntervalMs: config.worker.stalledCheckMs };
+  const logFailure = (error: Error) => logger.warn('worker error', { error: error.message });
+  const onJobEvent = (event: JobEvent) => {
+    options.onJobEvent?.(event);
+    logger.debug('job finished', {
+      stage: event.stage,
+      lane: event.lane,
+      outcome: event.outcome,
+      durationMs: event.durationMs,
+      ...(event.renderMs === undefined ? {} : { renderMs: event.renderMs }),
+      ...(event.rerouteReason ? { reason: event.rerouteReason } : {}),
+      ...(event.error ? { code: event.error.code, reason: event.error.message } : {}),
+    });
+  };
+
+  // Fetch stage.
   const fetcherOptions = { ...config.fetch, maxBytes: config.limits.maxSourceBytes };
   const origin = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: [...config.allowPrivateOrigins] });
   const peerFetcher = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: ANY_ADDRESS });
@@ -60,77 +91,103 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
         peerFetcher.fetch(`${peer.replace(/\/$/, '')}/get_image?url=${encodeURIComponent(url)}&only_send_if_local=true`, fetchOptions),
     },
   }));
-
-  const originSlots = new OriginSlots(connection, config.queuePrefix, {
-    domains: config.domains,
-    leaseMs: config.fetch.slotLeaseMs,
-    backoffMs: config.fetch.backoffMs,
-  });
+  const originSlots = new OriginSlots(connection, prefix, { domains: config.domains, leaseMs: config.fetch.slotLeaseMs, backoffMs: config.fetch.backoffMs });
+  const slotReleases = new OriginReleases(connection, releasesConnection, prefix);
+  await slotReleases.start();
   // The lease on an original covers a sync job's wait for a download slot and the download itself.
   const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;
   const leases: DownloadLeases = {
-    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, redisKeys.downloadLock(config.queuePrefix, originalKey), leaseTtlMs),
-    isHeld: (originalKey) => RedisLease.isHeld(connection, redisKeys.downloadLock(config.queuePrefix, originalKey)),
+    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, redisKeys.downloadLock(prefix, originalKey), leaseTtlMs),
+    isHeld: (originalKey) => RedisLease.isHeld(connection, redisKeys.downloadLock(prefix, originalKey)),
   };
+  const fetchPipeline = createFetchPipeline({
+    storage,
+    origin,
+    peers,
+    leases,
+    limits,
+    downloadWaitMs: leaseTtlMs,
+    originSlots,
+    slotReleases,
+    originSlotWaitMs: config.fetch.slotWaitMs,
+  });
+  const batches = new BatchTracker(connection, prefix);
+  const fetchWorker = await startFetchWorker({
+    connection,
+    prefix,
+    concurrency: config.fetch.concurrency,
+    negativeCacheSeconds: config.server.negativeCacheSeconds,
+    ...lockTimings,
+    process: (job, context) => fetchPipeline.run(job, context),
+    onFinal: async (job, outcome) => {
+      if (job.batchId) await batches.finished(job.batchId, outcome);
+    },
+    onJobEvent,
+    onError: logFailure,
+  });
 
-  // One render child per job slot: concurrency never exceeds the cores this process owns.
+  // Render stage.
   const renderPool = new RenderPool({
     childScript: options.renderChildScript ?? join(__dirname, 'render-child.js'),
     size: config.worker.concurrency,
     onChildReplaced: (reason) => logger.info('render child replaced', { reason }),
   });
   await renderPool.ready();
-
-  const pipeline = createRenderPipeline({
+  const laneLoad = new LaneLoad(connection, prefix);
+  const renderPipeline = createRenderPipeline({
     storage,
-    origin,
-    peers,
-    leases,
-    limits: { maxPixels: config.limits.maxPixels, maxFrames: config.limits.maxFrames },
+    limits,
     quality: config.worker.quality,
     render: (bytes, probe, transform, renderOptions) => renderPool.render(bytes, probe, transform, renderOptions),
-    bigLane: { pixels: config.worker.bigLanePixels, bytes: config.worker.bigLaneBytes },
-    downloadWaitMs: leaseTtlMs,
-    originSlots,
-    originSlotWaitMs: config.fetch.slotWaitMs,
+    lanes: new LanePolicy({
+      normalBudgetMs: config.worker.normalBudgetMs,
+      bigBudgetMs: config.worker.bigBudgetMs,
+      bigLanePixels: config.worker.bigLanePixels,
+      bigLaneBytes: config.worker.bigLaneBytes,
+    }),
+    costs: new RenderCosts(connection, prefix),
   });
-
-  const budgetMs = size === 'big' ? config.worker.bigBudgetMs : config.worker.normalBudgetMs;
-  const worker = await startRenderWorker({
+  const renderWorker = await startRenderWorker({
     size,
     connection,
-    prefix: config.queuePrefix,
+    prefix,
     concurrency: config.worker.concurrency,
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     asyncAttempts: config.worker.asyncAttempts,
-    process: (job, context) => pipeline.run(job, { budgetMs, lane: job.lane, signal: context.signal, waiterId: context.waiterId }),
+    ...lockTimings,
+    process: (job, context) => renderPipeline.run(job, context),
     onJobEvent: (event) => {
-      options.onJobEvent?.(event);
-      logger.debug('job finished', {
-        lane: event.lane,
-        outcome: event.outcome,
-        durationMs: event.durationMs,
-        ...(event.rerouteReason ? { reason: event.rerouteReason } : {}),
-        ...(event.error ? { code: event.error.code, reason: event.error.message } : {}),
-      });
+      // Admission estimates from renders that finished; failures and reroutes are no render time.
+      if (event.outcome === 'ok' && event.renderMs !== undefined) laneLoad.recordRender(size, event.durationMs).catch(logFailure);
+      onJobEvent(event);
     },
-    onError: (error) => logger.warn('worker error', { error: error.message }),
+    onError: logFailure,
   });
+
+  const workerId = randomUUID();
+  const beat = () => laneLoad.heartbeat(size, workerId, config.worker.concurrency, HEARTBEAT_TTL_MS).catch(logFailure);
+  await beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_EVERY_MS);
+  heartbeat.unref();
 
   return {
     size,
     stats: () => {
-      const jobs = worker.stats();
+      const jobs = renderWorker.stats();
       const renders = renderPool.stats;
       return { activeJobs: jobs.active, maxActiveJobs: jobs.maxActive, activeRenders: renders.active, maxActiveRenders: renders.maxActive };
     },
     async close(graceMs = 30_000) {
-      const closing = worker.close().then(() => true);
+      clearInterval(heartbeat);
+      await laneLoad.leave(size, workerId, config.worker.concurrency).catch(() => undefined);
+      const closing = Promise.all([renderWorker.close(), fetchWorker.close()]).then(() => true);
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
-      if (!finished) await worker.close(true);
+      if (!finished) await Promise.all([renderWorker.close(true), fetchWorker.close(true)]);
       await renderPool.close();
       await originSlots.close();
+      await slotReleases.close();
       await connection.quit().catch(() => connection.disconnect());
+      releasesConnection.disconnect();
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Transform } from '@image-cloud/contracts';
+import type { Transform } from './transform';
 
 export interface TargetSize {
   /** Size the image itself is resized to. */

@@ -1,4 +1,4 @@
-import type { Transform } from '@image-cloud/contracts';
+import type { Transform } from './transform';
 import { targetSize } from './target-size';
 
 const box = (width: number | undefined, height: number | undefined, fit: Transform['fit']): Transform => ({

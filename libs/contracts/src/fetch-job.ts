@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { URGENCIES, type LaneUrgency } from './lanes';
+import { originalKeyOf } from './storage-keys';
+
+const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
+
+/**
+ * The payload of a fetch job: download one original (domain slot, peers, byte and time limits),
+ * probe its header and store it. Validated by the producer before enqueueing and by the worker.
+ */
+export const fetchJobSchema = z
+  .object({
+    url: z.string().url(),
+    originalKey: hexKey,
+    /** Ask the configured peer clouds before the origin. */
+    useAlternativeClouds: z.boolean(),
+    /** Sync: somebody is waiting (no priority, served first); async: a prefetch. */
+    urgency: z.enum(URGENCIES),
+    enqueuedAt: z.number().int(),
+    /** The fire_and_forget batch this prefetch belongs to, for progress. */
+    batchId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  })
+  .strict();
+
+export type FetchJob = z.infer<typeof fetchJobSchema>;
+
+export function fetchJobFor(url: string, urgency: LaneUrgency, options: { useAlternativeClouds?: boolean; batchId?: string } = {}): FetchJob {
+  return {
+    url,
+    originalKey: originalKeyOf(url),
+    useAlternativeClouds: options.useAlternativeClouds ?? false,
+    urgency,
+    enqueuedAt: Date.now(),
+    ...(options.batchId === undefined ? {} : { batchId: options.batchId }),
+  };
+}
+
+/**
+ * Deterministic id: one queued download per original and urgency cluster-wide. A sync fetch never
+ * waits behind a queued prefetch of the same original; whichever runs second finds it stored (or
+ * waits for the download lease of the first). BullMQ ids must not contain ':'.
+ */
+export function fetchJobIdOf(job: Pick<FetchJob, 'originalKey' | 'urgency'>): string {
+  return `fetch-${job.urgency}-${job.originalKey}`;
+}
+
+/** The failure-cache field of an original's download: shared by sync and async fetches. */
+export const FETCH_FAILURE_FIELD = 'fetch';

@@ -1,0 +1,79 @@
+import type { FetchJob, LaneUrgency } from '@image-cloud/contracts';
+import type { ImageLimits } from '@image-cloud/imaging';
+import type { ImageStorage, OriginalMeta } from '@image-cloud/storage';
+
+/** Downloads an original; the origin fetcher and the peer fetcher both fit. */
+export interface OriginalSource {
+  fetch(url: string, options?: { signal?: AbortSignal }): Promise<{ bytes: Buffer; contentType?: string; etag?: string; lastModified?: string }>;
+}
+
+/** Cluster-wide "one download per original" leases (Redis in production). */
+export interface DownloadLeases {
+  tryAcquire(originalKey: string): Promise<{ release(): Promise<void> } | null>;
+  isHeld(originalKey: string): Promise<boolean>;
+}
+
+/** A held download slot of an origin domain. */
+export interface OriginSlot {
+  readonly pool: string;
+  /** `originAnswered`: the download succeeded, which ends a run of 429/503 answers. */
+  release(originAnswered?: boolean): Promise<void>;
+  /** The origin answered 429/503: no downloads from its domain for a while. */
+  backOff(retryAfterSeconds?: number): Promise<number>;
+}
+
+export type OriginSlotAttempt =
+  | { slot: OriginSlot }
+  | { slot?: undefined; reason: 'saturated' | 'rate' | 'backoff'; waitMs: number; pool: string; cap: number; perSecond?: number };
+
+/** Cluster-wide caps on parallel downloads per origin domain (Redis leases in production). */
+export interface OriginSlots {
+  tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string }): Promise<OriginSlotAttempt>;
+}
+
+/** Wake-ups when a download slot of a domain is freed anywhere in the cluster. */
+export interface SlotReleases {
+  /** Tells every process that a slot of `pool` was freed. */
+  announce(pool: string): Promise<void>;
+  /** Resolves when a slot of `pool` may have been freed, or after `timeoutMs`. */
+  next(pool: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface FetchPipelineDeps {
+  storage: ImageStorage;
+  origin: OriginalSource;
+  /** Peer image clouds asked first when a job says use_alternative_clouds. */
+  peers: { url: string; source: OriginalSource }[];
+  leases: DownloadLeases;
+  limits: ImageLimits;
+  /** How long to wait for another job's download of the same original. */
+  downloadWaitMs: number;
+  /** Per-domain download caps; without them downloads are not capped. */
+  originSlots?: OriginSlots;
+  /** Wake-ups for jobs waiting for a slot; without them waiting jobs poll. */
+  slotReleases?: SlotReleases;
+  /** How long a sync fetch waits for a slot of a saturated domain. */
+  originSlotWaitMs: number;
+}
+
+export interface FetchRunOptions {
+  signal?: AbortSignal;
+  /** Names the job when it waits for a download slot, so a freed slot can wake it. */
+  waiterId: string;
+}
+
+/** How a fetch job ends, besides failing with an ImageCloudError. */
+export type FetchOutcome =
+  | { kind: 'done'; meta: OriginalMeta }
+  /** A prefetch whose domain has no slot for it now: park it (as a delayed job) for up to `delayMs`. */
+  | { kind: 'park'; delayMs: number; reason: 'saturated' | 'rate' | 'backoff' };
+
+/** State passed along the steps of one fetch job. */
+export interface FetchState {
+  job: FetchJob;
+  deps: FetchPipelineDeps;
+  options: FetchRunOptions;
+  lease?: { release(): Promise<void> };
+  slot?: OriginSlot;
+  downloaded?: Awaited<ReturnType<OriginalSource['fetch']>>;
+}

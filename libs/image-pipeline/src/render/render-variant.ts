@@ -1,0 +1,42 @@
+import { ImageCloudError } from '@image-cloud/errors';
+import { ACCEPTED_FORMATS, type AcceptedFormat, type ImageProbe, probeImage } from '@image-cloud/imaging';
+import type { OriginalMeta } from '@image-cloud/storage';
+import type { RenderOutcome, RenderState } from './render-ports';
+
+/** The header facts stored with the original, so the render path need not decode the header again. */
+function probeFromMeta(meta: OriginalMeta): ImageProbe | null {
+  if (meta.hasAlpha === undefined || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) return null;
+  return {
+    format: meta.format as AcceptedFormat,
+    contentType: meta.contentType,
+    width: meta.width,
+    height: meta.height,
+    frames: meta.frames,
+    ...(meta.orientation ? { orientation: meta.orientation } : {}),
+    hasAlpha: meta.hasAlpha,
+  };
+}
+
+/**
+ * Resizes and encodes within what is left of the lane's budget. A render over budget has been
+ * stopped by the renderer (its child killed, the core freed); the cost model learns that this
+ * kind of render is dearer, and the lane policy says whether the job moves or fails.
+ */
+export async function renderVariant(state: RenderState): Promise<RenderOutcome | undefined> {
+  const { job, deps, original, work, size } = state;
+  if (!original || !work) throw new Error('renderVariant needs the original and its work');
+  const probe = probeFromMeta(original.meta) ?? (await probeImage(original.bytes, deps.limits));
+  const timeoutMs = Math.max(1, state.deadline - Date.now());
+  const started = Date.now();
+  try {
+    state.variant = await deps.render(original.bytes, probe, job.transform, { limits: deps.limits, quality: deps.quality, timeoutMs });
+    state.renderMs = Date.now() - started;
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ImageCloudError) || error.code !== 'processing_timeout') throw error;
+    await deps.costs.recordOverrun(work, deps.lanes.budgetMs(size)).catch(() => undefined);
+    const next = deps.lanes.overBudget(size);
+    if (next.kind === 'reroute') return next;
+    throw error;
+  }
+}

@@ -1,0 +1,63 @@
+import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { FETCH_FAILURE_FIELD, FETCH_QUEUE_NAME, type FetchJob, fetchJobIdOf, fetchJobSchema } from '@image-cloud/contracts';
+import { publishOutcome } from './outcome-publisher';
+import type { JobEvent } from './render-worker';
+import { type StageWorkerOptions, settleFailure, startStageWorker } from './stage-worker';
+
+/** How a fetch job ends, besides failing. */
+export type FetchJobOutcome = { kind: 'done' } | { kind: 'park'; delayMs: number; reason: string };
+
+export interface FetchWorkerOptions extends Omit<StageWorkerOptions, 'queueName'> {
+  /** Does the work; throws ImageCloudError for failures. `waiterId` names the job for a slot's wake-up. */
+  process: (job: FetchJob, context: { signal?: AbortSignal; waiterId: string }) => Promise<FetchJobOutcome>;
+  /** A prefetch ended for good (done, or failed after its last attempt): batch progress. */
+  onFinal?: (job: FetchJob, outcome: { ok: true } | { ok: false; code: string }) => Promise<void>;
+  onJobEvent?: (event: JobEvent) => void;
+}
+
+export interface RunningFetchWorker {
+  worker: Worker;
+  close(force?: boolean): Promise<void>;
+}
+
+/**
+ * Runs the fetch stage: many downloads at once per process (they hold I/O, not cores), sync
+ * before async. A prefetch told to park becomes a delayed job without using an attempt, so it
+ * holds nothing while its domain is saturated.
+ */
+export async function startFetchWorker(options: FetchWorkerOptions): Promise<RunningFetchWorker> {
+  const { connection, prefix } = options;
+
+  const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<void> => {
+    const parsed = fetchJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid fetch job payload: ${parsed.error.issues[0]?.message}`);
+    const payload = parsed.data;
+    const jobId = job.id ?? fetchJobIdOf(payload);
+    const started = Date.now();
+    const emit = (event: Omit<JobEvent, 'stage' | 'lane' | 'jobId' | 'durationMs'>) =>
+      options.onJobEvent?.({ stage: 'fetch', lane: `${payload.urgency}-fetch`, jobId, durationMs: Date.now() - started, ...event });
+    let outcome: FetchJobOutcome;
+    try {
+      outcome = await options.process(payload, { signal, waiterId: `fetch:${jobId}` });
+    } catch (thrown) {
+      const failure = await settleFailure(options, job, { originalKey: payload.originalKey, field: FETCH_FAILURE_FIELD }, thrown);
+      emit({ outcome: 'failed', error: failure.error });
+      if (failure.isFinal) await options.onFinal?.(payload, { ok: false, code: failure.error.code });
+      throw failure.rethrow;
+    }
+    switch (outcome.kind) {
+      case 'done':
+        emit({ outcome: 'ok' });
+        await options.onFinal?.(payload, { ok: true });
+        await publishOutcome(connection, prefix, { jobId, ok: true });
+        return;
+      case 'park':
+        emit({ outcome: 'parked' });
+        await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+        throw new DelayedError();
+    }
+  };
+
+  const worker = await startStageWorker({ ...options, queueName: FETCH_QUEUE_NAME }, processor);
+  return { worker, close: (force = false) => worker.close(force) };
+}

@@ -1,0 +1,53 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { redisKeys } from './redis-keys';
+
+/**
+ * Wake-ups for downloads waiting for a slot of a domain: whoever frees a slot announces its pool
+ * on one Redis channel, and every worker process wakes its waiters of that pool at once (they then
+ * race for the slot in the slot script; the loser waits again). A missed notice costs a poll.
+ */
+export class OriginReleases {
+  private readonly local = new EventEmitter();
+  private started = false;
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {
+    this.local.setMaxListeners(0);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.subscriber.on('message', (channel: string, pool: string) => {
+      if (channel === redisKeys.originReleases(this.prefix)) this.local.emit(pool);
+    });
+    await this.subscriber.subscribe(redisKeys.originReleases(this.prefix));
+  }
+
+  async announce(pool: string): Promise<void> {
+    await this.publisher.publish(redisKeys.originReleases(this.prefix), pool);
+  }
+
+  next(pool: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.local.off(pool, done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.local.once(pool, done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.local.removeAllListeners();
+    if (this.started) await this.subscriber.unsubscribe().catch(() => undefined);
+  }
+}

@@ -1,0 +1,72 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
+import { FailureCache } from './failure-cache';
+import { publishOutcome } from './outcome-publisher';
+
+/** Seconds a failure that is not final stays visible: long enough for the clients already waiting. */
+const TRANSIENT_FAILURE_SECONDS = 30;
+
+/** BullMQ lock settings of a stage's workers: how fast a dead worker's job is picked up again. */
+export interface LockTimings {
+  /** The job lock, renewed every half of it while the job runs; a dead worker's lock expires after it. */
+  lockDurationMs: number;
+  /** How often live workers look for jobs whose lock expired and put them back. */
+  stalledIntervalMs: number;
+}
+
+export interface StageWorkerOptions extends LockTimings {
+  queueName: string;
+  /** Blocking connection (maxRetriesPerRequest null); BullMQ duplicates it for its blocking reads. */
+  connection: Redis;
+  prefix: string;
+  /** Jobs this process runs at once. */
+  concurrency: number;
+  /** How long a final failure (origin 404, undecodable image) is remembered. */
+  negativeCacheSeconds: number;
+  onError?: (error: Error) => void;
+}
+
+/** What a failed job tells the stage: the error, and whether it was the job's last attempt. */
+export interface SettledFailure {
+  error: ImageCloudError;
+  isFinal: boolean;
+}
+
+/**
+ * Records a failed attempt where waiters look (the failure cache: final failures for the negative
+ * cache time, others only for the clients already waiting), tells the waiters, and returns what
+ * BullMQ must see: an UnrecoverableError for failures that no retry can fix.
+ */
+export async function settleFailure(
+  options: Pick<StageWorkerOptions, 'connection' | 'prefix' | 'negativeCacheSeconds'>,
+  job: Job,
+  where: { originalKey: string; field: string },
+  thrown: unknown,
+): Promise<SettledFailure & { rethrow: Error }> {
+  const error = toImageCloudError(thrown);
+  const ttl = isNegativelyCacheable(error.code) ? options.negativeCacheSeconds : TRANSIENT_FAILURE_SECONDS;
+  await new FailureCache(options.connection, options.prefix).record(where.originalKey, where.field, error, ttl);
+  await publishOutcome(options.connection, options.prefix, { jobId: job.id!, ok: false, error: error.toJSON() });
+  const isFinal = !error.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  return { error, isFinal, rethrow: error.retryable ? error : new UnrecoverableError(`${error.code}: ${error.message}`) };
+}
+
+/** A BullMQ worker for one stage, with the lock timings and error logging every stage shares. */
+export async function startStageWorker(
+  options: StageWorkerOptions,
+  processor: (job: Job, token?: string, signal?: AbortSignal) => Promise<void>,
+): Promise<Worker> {
+  const worker = new Worker(options.queueName, processor, {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: options.stalledIntervalMs,
+    // A job may share a crashed process twice before it counts as poison.
+    maxStalledCount: 2,
+  });
+  worker.on('error', (error) => options.onError?.(error));
+  await worker.waitUntilReady();
+  return worker;
+}
