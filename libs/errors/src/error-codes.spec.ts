@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ERROR_CODES } from './error-codes';
+import { toImageCloudError } from './image-cloud-error';
 
 const README = resolve(__dirname, '../../../README.md');
 const DESIGN = resolve(__dirname, '../../../../shared/DESIGN.md');
@@ -44,6 +45,24 @@ describe('error registry', () => {
 
   it('marks exactly the transient failures retryable', () => {
     const retryable = Object.entries(ERROR_CODES).filter(([, entry]) => entry.retryable).map(([code]) => code);
-    expect(retryable.sort()).toEqual(['internal_error', 'origin_error', 'origin_timeout', 'overloaded', 'processing_timeout', 'rate_limited', 'unavailable']);
+    expect(retryable.sort()).toEqual([
+      'insufficient_storage',
+      'internal_error',
+      'origin_error',
+      'origin_timeout',
+      'overloaded',
+      'processing_timeout',
+      'rate_limited',
+      'unavailable',
+    ]);
+  });
+
+  it('names a full or read-only store insufficient_storage, anything else unknown an internal error', () => {
+    for (const code of ['ENOSPC', 'EROFS', 'EDQUOT']) {
+      const error = toImageCloudError(Object.assign(new Error(`${code}: no space left`), { code }));
+      expect({ code: error.code, status: error.status, retryable: error.retryable }).toEqual({ code: 'insufficient_storage', status: 507, retryable: true });
+      expect(error.message).toContain(code);
+    }
+    expect(toImageCloudError(new TypeError('x is not a function')).code).toBe('internal_error');
   });
 });

@@ -73,5 +73,9 @@ export interface SerializedError {
 /** Wraps anything thrown into an ImageCloudError; unknown errors become `internal_error` with a generic message. */
 export function toImageCloudError(error: unknown): ImageCloudError {
   if (error instanceof ImageCloudError) return error;
+  const systemCode = (error as NodeJS.ErrnoException | null)?.code;
+  if (systemCode === 'ENOSPC' || systemCode === 'EROFS' || systemCode === 'EDQUOT') {
+    return new ImageCloudError('insufficient_storage', `The image store cannot be written right now (${systemCode}); try again later.`, { cause: error });
+  }
   return new ImageCloudError('internal_error', 'An internal error occurred while handling the image.', { cause: error });
 }
