@@ -28,15 +28,18 @@ function memoryLeases(heldByOther = new Set<string>()): DownloadLeases {
 }
 
 /** A domain with `cap` slots, counted in memory. */
-function memorySlots(cap: number): OriginSlots & { inUse: () => number } {
+function memorySlots(cap: number): OriginSlots & { inUse: () => number; taken: () => number } {
   let inUse = 0;
+  let taken = 0;
   return {
     inUse: () => inUse,
+    taken: () => taken,
     tryAcquire: async (url): Promise<OriginSlotAttempt> => {
       const pool = new URL(url).hostname;
       if (inUse >= cap) return { reason: 'saturated', waitMs: 1_000, pool, cap };
       inUse++;
-      return { slot: { pool, release: async () => void inUse--, backOff: async () => 0 } };
+      taken++;
+      return { slot: { pool, handOver: async () => true, release: async () => void inUse--, backOff: async () => 0 } };
     },
   };
 }
@@ -114,6 +117,25 @@ it('lets a sync fetch wait its turn for a slot, and frees the slot after the dow
   const results = await Promise.all([run(p, fetchJobFor('http://a.test/5.png', 'sync')), run(p, fetchJobFor('http://a.test/6.png', 'sync'))]);
   expect(results.map((r) => r.kind)).toEqual(['done', 'done']);
   expect(slots.inUse()).toBe(0);
+});
+
+it('hands a slot straight to the next download of its domain waiting in this process', async () => {
+  const slots = memorySlots(2);
+  const p = pipeline({ originSlots: slots, origin: origin(50) });
+  const jobs = [11, 12, 13, 17].map((n) => fetchJobFor(`http://a.test/${n}.png`, 'async'));
+  const results = await Promise.all(jobs.map((job) => run(p, job)));
+  expect(results.map((r) => r.kind)).toEqual(['done', 'done', 'done', 'done']);
+  // Two acquisitions served four downloads; the slots are free at the end.
+  expect(slots.taken()).toBe(2);
+  expect(slots.inUse()).toBe(0);
+});
+
+it('parks prefetches beyond the cap of their domain instead of lining them up', async () => {
+  const slots = memorySlots(1);
+  const p = pipeline({ originSlots: slots, origin: origin(300) });
+  const results = await Promise.all([14, 15, 16].map((n) => run(p, fetchJobFor(`http://a.test/${n}.png`, 'async'))));
+  // One downloads, one waits in line (the cap is 1), one parks.
+  expect(results.map((r) => r.kind).sort()).toEqual(['done', 'done', 'park']);
 });
 
 it('gives up a sync wait for a slot with 504 origin_timeout', async () => {

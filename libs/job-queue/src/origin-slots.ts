@@ -57,6 +57,12 @@ export type OriginSlotAttempt =
 /** A held download slot; released when the download ends, renewed while it runs. */
 export interface OriginSlot {
   readonly pool: string;
+  /**
+   * Keeps the slot for another download of the same domain in this process, instead of releasing
+   * it: true when it may (no sync waiter anywhere is owed it, no rate to respect). The lease is
+   * renewed and stays with this object. On false the caller releases it as usual.
+   */
+  handOver(): Promise<boolean>;
   /** Frees the slot; `originAnswered` ends a run of 429/503 answers, so the next back-off starts short again. */
   release(originAnswered?: boolean): Promise<void>;
   /** The origin answered 429/503: no downloads from its domain for a while. Resolves to the back-off in ms. */
@@ -141,6 +147,21 @@ redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], leaseMs * 2)
 if isSync then redis.call('ZREM', KEYS[3], waiter) else redis.call('ZREM', KEYS[4], waiter) end
 return {1, 0, ''}`;
+
+/**
+ * KEYS: slots, sync waiters, strikes. ARGV: token, lease ms. After a successful download, keeps
+ * its slot for another download of this process unless a live sync waiter is owed it (free slots
+ * go to sync waiters first); the answer ends a run of busy answers, as a release would.
+ * Returns 1 when kept, 0 when the caller must release it.
+ */
+const HAND_OVER = `${LUA_NOW_MS}
+redis.call('DEL', KEYS[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return 1`;
 
 /** KEYS: slots. ARGV: token, lease ms. Extends a slot still held. */
 const RENEW = `${LUA_NOW_MS}
@@ -228,7 +249,7 @@ export class OriginSlots {
       waiter.id,
       intervalMs,
     )) as [number, number, string];
-    if (taken === 1) return { slot: this.heldSlot(pool, cap, token) };
+    if (taken === 1) return { slot: this.heldSlot(pool, cap, token, perSecond !== undefined) };
     const limits = { pool, cap, ...(perSecond === undefined ? {} : { perSecond }) };
     if (reason === 'backoff' || reason === 'rate') return { reason, waitMs: Number(amount), ...limits };
     return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount)), ...limits };
@@ -251,7 +272,7 @@ export class OriginSlots {
     };
   }
 
-  private heldSlot(pool: string, cap: number, token: string): OriginSlot {
+  private heldSlot(pool: string, cap: number, token: string, rated: boolean): OriginSlot {
     const keys = this.keysOf(pool);
     const { leaseMs } = this.options;
     const renewal = setInterval(() => {
@@ -261,6 +282,8 @@ export class OriginSlots {
     let released = false;
     return {
       pool,
+      // A rated domain's starts are spaced by the acquire script, so its slots are never handed over.
+      handOver: async () => !released && !rated && Number(await this.redis.eval(HAND_OVER, 3, keys.slots, keys.syncWaiters, keys.strikes, token, leaseMs)) === 1,
       release: async (originAnswered = false) => {
         if (released) return;
         released = true;

@@ -21,7 +21,7 @@ export async function downloadFromPeers(state: FetchState): Promise<FetchOutcome
   return undefined;
 }
 
-/** Downloads from the origin inside the slot taken for it, then frees the slot and says so. */
+/** Downloads from the origin inside the slot taken for it, then hands the slot on or frees it. */
 export async function downloadFromOrigin(state: FetchState): Promise<FetchOutcome | undefined> {
   const { job, deps, options, slot } = state;
   if (state.downloaded) return undefined;
@@ -34,7 +34,9 @@ export async function downloadFromOrigin(state: FetchState): Promise<FetchOutcom
     throw error;
   } finally {
     state.slot = undefined;
-    if (slot) await releaseSlot(state, slot, answered);
+    // The next download of the domain waiting in this process takes the slot as it is.
+    const handedOn = slot && answered && (await state.line.offer(slot).catch(() => false));
+    if (slot && !handedOn) await releaseSlot(state, slot, answered);
   }
   return undefined;
 }

@@ -5,7 +5,8 @@ import { downloadFromOrigin, downloadFromPeers, releaseSlot } from './download-o
 import type { FetchOutcome, FetchPipelineDeps, FetchRunOptions, FetchState } from './fetch-ports';
 import { storeOriginal } from './store-original';
 import { takeDownloadLease } from './take-download-lease';
-import { type InPlaceWaiters, takeOriginSlot } from './take-origin-slot';
+import { LocalSlotLine } from './local-slot-line';
+import { takeOriginSlot } from './take-origin-slot';
 
 export interface FetchPipeline {
   /** Gets the job's original into storage, or says to park it; throws an ImageCloudError on failure. */
@@ -15,26 +16,26 @@ export interface FetchPipeline {
 /**
  * One fetch job, as a table of contents. It runs in the fetch stage: many at once per process,
  * holding I/O slots, never a render core.
- * 1. find the original stored already → done
- * 2. take the original's download lease (or wait for the job that holds it) → done when it stored it
- * 3. ask the peer clouds (use_alternative_clouds)
- * 4. take a download slot of the origin's domain (sync waits its turn; a prefetch may park)
- * 5. download from the origin (byte and time limits; 429/503 back the domain off)
- * 6. probe the header, check the limits, store the original → done
+ * 1. take the original's download lease (or wait for the job that holds it) → done when the
+ *    original is stored already, or once the lease holder stored it
+ * 2. ask the peer clouds (use_alternative_clouds)
+ * 3. take a download slot of the origin's domain (sync waits its turn; a prefetch may park)
+ * 4. download from the origin (byte and time limits; 429/503 back the domain off), then hand the
+ *    slot to the next download of the domain waiting in this process, or free it
+ * 5. probe the header, check the limits, store the original → done
  */
 export function createFetchPipeline(deps: FetchPipelineDeps): FetchPipeline {
-  const waitingInPlace: InPlaceWaiters = new Map();
+  const line = new LocalSlotLine();
   const steps: Step<FetchState, FetchOutcome>[] = [
-    { name: 'find the stored original', run: findStoredOriginal },
     { name: 'take the download lease', run: takeDownloadLease },
     { name: 'ask the peer clouds', run: downloadFromPeers },
-    { name: 'take a download slot', run: (state) => takeOriginSlot(state, waitingInPlace) },
+    { name: 'take a download slot', run: takeOriginSlot },
     { name: 'download from the origin', run: downloadFromOrigin },
     { name: 'store the original', run: storeOriginal },
   ];
   return {
     async run(job, options) {
-      const state: FetchState = { job, deps, options };
+      const state: FetchState = { job, deps, options, line };
       try {
         return await runSteps(steps, state, stopWhenAborted);
       } finally {
@@ -43,11 +44,6 @@ export function createFetchPipeline(deps: FetchPipelineDeps): FetchPipeline {
       }
     },
   };
-}
-
-async function findStoredOriginal(state: FetchState): Promise<FetchOutcome | undefined> {
-  const meta = await state.deps.storage.getOriginalMeta(state.job.originalKey);
-  return meta ? { kind: 'done', meta } : undefined;
 }
 
 /** Downloads have their own time limits; between steps only a stopped job (shutdown) ends early. */

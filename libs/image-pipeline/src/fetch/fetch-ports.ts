@@ -1,6 +1,7 @@
 import type { FetchJob, LaneUrgency } from '@image-cloud/contracts';
 import type { ImageLimits } from '@image-cloud/imaging';
 import type { ImageStorage, OriginalMeta } from '@image-cloud/storage';
+import type { LocalSlotLine } from './local-slot-line';
 
 /** Downloads an original; the origin fetcher and the peer fetcher both fit. */
 export interface OriginalSource {
@@ -16,6 +17,8 @@ export interface DownloadLeases {
 /** A held download slot of an origin domain. */
 export interface OriginSlot {
   readonly pool: string;
+  /** Keeps the slot for another download of the same domain in this process; false: release it. */
+  handOver(): Promise<boolean>;
   /** `originAnswered`: the download succeeded, which ends a run of 429/503 answers. */
   release(originAnswered?: boolean): Promise<void>;
   /** The origin answered 429/503: no downloads from its domain for a while. */
@@ -73,6 +76,8 @@ export interface FetchState {
   job: FetchJob;
   deps: FetchPipelineDeps;
   options: FetchRunOptions;
+  /** This process's downloads waiting for a slot, per domain. */
+  line: LocalSlotLine;
   lease?: { release(): Promise<void> };
   slot?: OriginSlot;
   downloaded?: Awaited<ReturnType<OriginalSource['fetch']>>;

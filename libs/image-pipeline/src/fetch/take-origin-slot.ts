@@ -2,58 +2,47 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { FetchOutcome, FetchState, OriginSlotAttempt } from './fetch-ports';
 
-/** How long a waiting job sleeps when no release wakes it (releases in other processes may be missed). */
+/** How long a waiting download sleeps when no hand-over or release wakes it (a notice may be missed). */
 const FALLBACK_POLL_MS = 250;
-/** A prefetch waits in its I/O slot at most this long before it is parked. */
+/** A prefetch waits in line at most this long before it is parked. */
 const ASYNC_WAIT_IN_PLACE_MS = 2_000;
-
-/** Prefetches of each domain waiting in place in this process: at most the domain's cap, the rest park. */
-export type InPlaceWaiters = Map<string, number>;
 
 /**
  * A download slot of the URL's domain. Downloads hold I/O slots, not cores, so a sync job waits
- * its turn here, within `originSlotWaitMs`, woken as soon as a slot of its domain is freed
- * anywhere. A prefetch waits in place too, but only up to the domain's cap per process and for a
- * short while, so one slow domain never fills the fetch slots; the others park as delayed jobs
- * (no slot held) and a freed slot wakes them in order.
+ * its turn here, within `originSlotWaitMs`, in this process's line for the domain: a download
+ * that ends hands its slot to the next in line, and a slot released anywhere wakes the line. A
+ * prefetch waits in line too, but only up to the domain's cap per process and for a short while,
+ * so one slow domain never fills the fetch slots; the others park as delayed jobs (no slot held)
+ * and a released slot wakes them in order.
  */
-export async function takeOriginSlot(state: FetchState, waitingInPlace: InPlaceWaiters): Promise<FetchOutcome | undefined> {
-  const { job, deps, options } = state;
+export async function takeOriginSlot(state: FetchState): Promise<FetchOutcome | undefined> {
+  const { job, deps, options, line } = state;
   if (!deps.originSlots || state.downloaded) return undefined;
   const waiter = { urgency: job.urgency, id: options.waiterId };
   const startedAt = Date.now();
   const giveUpAt = startedAt + deps.originSlotWaitMs;
-  let waitingIn: string | null = null;
-  try {
-    for (;;) {
-      const attempt = await deps.originSlots.tryAcquire(job.url, waiter);
-      if (attempt.slot) {
-        state.slot = attempt.slot;
-        return undefined;
-      }
-      if (job.urgency === 'async') {
-        const mayWaitHere =
-          attempt.reason === 'saturated' &&
-          Date.now() - startedAt < ASYNC_WAIT_IN_PLACE_MS &&
-          (waitingIn !== null || (waitingInPlace.get(attempt.pool) ?? 0) < attempt.cap);
-        if (!mayWaitHere) return { kind: 'park', delayMs: attempt.waitMs, reason: attempt.reason };
-        if (waitingIn === null) {
-          waitingIn = attempt.pool;
-          waitingInPlace.set(waitingIn, (waitingInPlace.get(waitingIn) ?? 0) + 1);
-        }
-      } else {
-        checkSyncWait(attempt, giveUpAt, deps.originSlotWaitMs);
-      }
-      if (options.signal?.aborted) throw new ImageCloudError('processing_timeout', 'The job was stopped while it waited for a download slot.');
-      const waitMs = attempt.reason === 'saturated' ? FALLBACK_POLL_MS : Math.min(attempt.waitMs, Math.max(1, giveUpAt - Date.now()));
-      if (deps.slotReleases && attempt.reason === 'saturated') await deps.slotReleases.next(attempt.pool, waitMs, options.signal);
-      else await sleep(waitMs);
+  const ticket = line.ticket();
+  for (;;) {
+    const attempt = await deps.originSlots.tryAcquire(job.url, waiter);
+    if (attempt.slot) {
+      state.slot = attempt.slot;
+      return undefined;
     }
-  } finally {
-    if (waitingIn !== null) {
-      const left = (waitingInPlace.get(waitingIn) ?? 1) - 1;
-      if (left > 0) waitingInPlace.set(waitingIn, left);
-      else waitingInPlace.delete(waitingIn);
+    if (job.urgency === 'async') {
+      const mayWaitHere = attempt.reason === 'saturated' && Date.now() - startedAt < ASYNC_WAIT_IN_PLACE_MS && line.count(attempt.pool, 'async') < attempt.cap;
+      if (!mayWaitHere) return { kind: 'park', delayMs: attempt.waitMs, reason: attempt.reason };
+    } else {
+      checkSyncWait(attempt, giveUpAt, deps.originSlotWaitMs);
+    }
+    if (options.signal?.aborted) throw new ImageCloudError('processing_timeout', 'The job was stopped while it waited for a download slot.');
+    if (attempt.reason !== 'saturated') {
+      await sleep(Math.min(attempt.waitMs, Math.max(1, giveUpAt - Date.now())));
+      continue;
+    }
+    const handed = await line.wait(attempt.pool, job.urgency, ticket, FALLBACK_POLL_MS, deps.slotReleases, options.signal);
+    if (handed) {
+      state.slot = handed;
+      return undefined;
     }
   }
 }
