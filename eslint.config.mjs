@@ -10,9 +10,10 @@ const ALLOWED = {
   'libs/config': [],
   'libs/logger': [],
   'libs/storage': [],
+  'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],
   'libs/origin-fetch': ['errors'],
-  'libs/job-queue': ['contracts', 'errors'],
+  'libs/job-queue': ['contracts', 'errors', 'redis-scripts'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
   'libs/image-service': ['contracts', 'errors', 'job-queue', 'storage'],
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
@@ -38,7 +39,7 @@ const EXTERNAL_OWNERS = {
   express: ['apps/service-server'],
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
-  ioredis: ['libs/job-queue', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+  ioredis: ['libs/job-queue', 'libs/redis-scripts', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
 };
 
 const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LANE_SIZES, type LaneSize, type LaneUrgency } from '@image-cloud/contracts';
-import { LUA_NOW_MS } from './redis-clock';
+import { defineRedisScript } from '@image-cloud/redis-scripts';
+import acquireSlotLua from './commands/acquire-slot-6.lua';
+import backOffLua from './commands/back-off-2.lua';
+import releaseSlotLua from './commands/release-slot-3.lua';
+import renewSlotLua from './commands/renew-slot-1.lua';
 import { redisKeys } from './redis-keys';
 import { createRenderQueue } from './render-queues';
 
@@ -77,105 +81,14 @@ const SYNC_WAITER_TTL_MS = 2_000;
 /** The line of parked prefetches of a domain nobody touched for a day is forgotten. */
 const WAITERS_TTL_MS = 86_400_000;
 
-/**
- * KEYS: slots, backoff, sync waiters, async waiters, rate, reservations.
- * ARGV: cap, token, lease ms, urgency, waiter id, ms between starts (0: no rate).
- * Slots and sync waiters are sorted sets scored by expiry; async waiters by arrival (FIFO wake-ups).
- * Free slots are left to live sync waiters first: somebody waiting for an answer beats a prefetch.
- * With a rate, starts are spaced at least the interval apart (`last`); a prefetch refused by the
- * rate reserves the next free start time after the others (`horizon`), so parked prefetches come
- * back one at a time instead of as a herd, and newcomers queue behind them.
- * Returns {1} when the slot is taken, else {0, amount, reason}: the back-off left ('backoff'),
- * the ms until the reserved start ('rate') or the waiter's place in line ('saturated').
- */
-const ACQUIRE = `${LUA_NOW_MS}
-local backoff = redis.call('PTTL', KEYS[2])
-if backoff > 0 then return {0, backoff, 'backoff'} end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local leaseMs = tonumber(ARGV[3])
-local isSync = ARGV[4] == 'sync'
-local waiter = ARGV[5]
-local liveSync = redis.call('ZCARD', KEYS[3])
-local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
-if not isSync then free = free - liveSync end
-if free <= 0 then
-  if isSync then
-    redis.call('ZADD', KEYS[3], now + ${SYNC_WAITER_TTL_MS}, waiter)
-    redis.call('PEXPIRE', KEYS[3], ${SYNC_WAITER_TTL_MS * 2})
-    return {0, 0, 'saturated'}
-  end
-  redis.call('ZADD', KEYS[4], 'NX', now, waiter)
-  redis.call('PEXPIRE', KEYS[4], ${WAITERS_TTL_MS})
-  return {0, redis.call('ZRANK', KEYS[4], waiter), 'saturated'}
-end
-local interval = tonumber(ARGV[6])
-if interval > 0 then
-  local last = tonumber(redis.call('HGET', KEYS[5], 'last') or 0)
-  local ready = now >= last + interval
-  if isSync then
-    if not ready then
-      redis.call('ZADD', KEYS[3], now + ${SYNC_WAITER_TTL_MS}, waiter)
-      redis.call('PEXPIRE', KEYS[3], ${SYNC_WAITER_TTL_MS * 2})
-      return {0, last + interval - now, 'rate'}
-    end
-  else
-    local reserved = tonumber(redis.call('HGET', KEYS[6], waiter) or 0)
-    if reserved > now then return {0, reserved - now, 'rate'} end
-    local horizon = tonumber(redis.call('HGET', KEYS[5], 'horizon') or 0)
-    if (not ready) or liveSync > 0 or (reserved == 0 and horizon > now) then
-      local target = math.max(horizon, last + interval, now + 1)
-      redis.call('HSET', KEYS[6], waiter, target)
-      redis.call('HSET', KEYS[5], 'horizon', target + interval)
-      redis.call('PEXPIRE', KEYS[5], ${WAITERS_TTL_MS})
-      redis.call('PEXPIRE', KEYS[6], ${WAITERS_TTL_MS})
-      redis.call('ZREM', KEYS[4], waiter)
-      return {0, target - now, 'rate'}
-    end
-    if reserved > 0 then redis.call('HDEL', KEYS[6], waiter) end
-  end
-  redis.call('HSET', KEYS[5], 'last', now)
-  redis.call('PEXPIRE', KEYS[5], ${WAITERS_TTL_MS})
-end
-redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], leaseMs * 2)
-if isSync then redis.call('ZREM', KEYS[3], waiter) else redis.call('ZREM', KEYS[4], waiter) end
-return {1, 0, ''}`;
-
-/** KEYS: slots. ARGV: token, lease ms. Extends a slot still held. */
-const RENEW = `${LUA_NOW_MS}
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
-end
-return 0`;
-
-/**
- * KEYS: slots, sync waiters, strikes. ARGV: token, cap, '1' when the origin answered. Frees the
- * slot (an answer ends a run of busy answers); returns how many parked prefetches to wake: one
- * per free slot, none while a sync waiter is polling (it takes the slot itself).
- */
-const RELEASE = `${LUA_NOW_MS}
-redis.call('ZREM', KEYS[1], ARGV[1])
-if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-return math.max(0, tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2]))`;
+/** The scripts, KEYS, ARGV and replies described at the top of each file in ./commands. */
+const acquireSlot = defineRedisScript<[number, number, string]>('originAcquireSlot', 6, acquireSlotLua);
+const renewSlot = defineRedisScript<number>('originRenewSlot', 1, renewSlotLua);
+const releaseSlot = defineRedisScript<number>('originReleaseSlot', 3, releaseSlotLua);
+const backOff = defineRedisScript<number>('originBackOff', 2, backOffLua);
 
 /** Most stale entries (jobs gone, or already back in their queue) one release skips looking for a parked job to wake. */
 const MAX_STALE_WAITERS_PER_RELEASE = 10;
-
-/**
- * KEYS: backoff, strikes. ARGV: requested ms (0: none given), base ms, max ms. Without a
- * Retry-After each strike in a row doubles the back-off. Never shortens a back-off already set.
- */
-const BACK_OFF = `local strikes = redis.call('INCR', KEYS[2])
-local ms = tonumber(ARGV[1])
-if ms <= 0 then ms = math.min(tonumber(ARGV[2]) * 2 ^ math.min(strikes - 1, 16), tonumber(ARGV[3])) end
-ms = math.floor(ms)
-redis.call('PEXPIRE', KEYS[2], ms * 2 + 60000)
-if redis.call('PTTL', KEYS[1]) < ms then redis.call('SET', KEYS[1], '1', 'PX', ms) end
-return redis.call('PTTL', KEYS[1])`;
 
 /** Id of a waiting job as a wake-up names it: `<lane size>:<job id>`. */
 export function originWaiterId(size: LaneSize, jobId: string): string {
@@ -214,22 +127,11 @@ export class OriginSlots {
     const keys = this.keysOf(pool);
     const token = randomUUID();
     const intervalMs = perSecond === undefined ? 0 : Math.ceil(1000 / perSecond);
-    const [taken, amount, reason] = (await this.redis.eval(
-      ACQUIRE,
-      6,
-      keys.slots,
-      keys.backoff,
-      keys.syncWaiters,
-      keys.asyncWaiters,
-      keys.rate,
-      keys.reservations,
-      cap,
-      token,
-      this.options.leaseMs,
-      waiter.urgency,
-      waiter.id,
-      intervalMs,
-    )) as [number, number, string];
+    const [taken, amount, reason] = await acquireSlot(
+      this.redis,
+      [keys.slots, keys.backoff, keys.syncWaiters, keys.asyncWaiters, keys.rate, keys.reservations],
+      [cap, token, this.options.leaseMs, waiter.urgency, waiter.id, intervalMs, SYNC_WAITER_TTL_MS, WAITERS_TTL_MS],
+    );
     if (taken === 1) return { slot: this.heldSlot(pool, cap, token) };
     const limits = { pool, cap, ...(perSecond === undefined ? {} : { perSecond }) };
     if (reason === 'backoff' || reason === 'rate') return { reason, waitMs: Number(amount), ...limits };
@@ -257,7 +159,7 @@ export class OriginSlots {
     const keys = this.keysOf(pool);
     const { leaseMs } = this.options;
     const renewal = setInterval(() => {
-      this.redis.eval(RENEW, 1, keys.slots, token, leaseMs).catch(() => undefined);
+      renewSlot(this.redis, [keys.slots], [token, leaseMs]).catch(() => undefined);
     }, Math.max(50, Math.floor(leaseMs / 3)));
     renewal.unref();
     let released = false;
@@ -267,7 +169,7 @@ export class OriginSlots {
         if (released) return;
         released = true;
         clearInterval(renewal);
-        const free = Number(await this.redis.eval(RELEASE, 3, keys.slots, keys.syncWaiters, keys.strikes, token, cap, originAnswered ? '1' : '0'));
+        const free = Number(await releaseSlot(this.redis, [keys.slots, keys.syncWaiters, keys.strikes], [token, cap, originAnswered ? '1' : '0']));
         let woken = 0;
         let stale = 0;
         while (woken < free && stale < MAX_STALE_WAITERS_PER_RELEASE) {
@@ -279,7 +181,7 @@ export class OriginSlots {
       },
       backOff: async (retryAfterSeconds) => {
         const requestedMs = retryAfterSeconds === undefined ? 0 : Math.max(1_000, retryAfterSeconds * 1_000);
-        return Number(await this.redis.eval(BACK_OFF, 2, keys.backoff, keys.strikes, requestedMs, this.options.backoffMs, MAX_BACKOFF_MS));
+        return Number(await backOff(this.redis, [keys.backoff, keys.strikes], [requestedMs, this.options.backoffMs, MAX_BACKOFF_MS]));
       },
     };
   }
