@@ -14,10 +14,11 @@ const ALLOWED = {
   'libs/imaging': ['contracts', 'errors'],
   'libs/origin-fetch': ['errors'],
   'libs/job-queue': ['contracts', 'errors', 'redis-scripts'],
+  'libs/origin-protection': ['contracts', 'redis-scripts'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
   'libs/image-service': ['contracts', 'errors', 'job-queue', 'storage'],
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
-  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'render-sandbox', 'storage'],
+  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'origin-protection', 'render-sandbox', 'storage'],
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
@@ -39,7 +40,7 @@ const EXTERNAL_OWNERS = {
   express: ['apps/service-server'],
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
-  ioredis: ['libs/job-queue', 'libs/redis-scripts', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+  ioredis: ['libs/job-queue', 'libs/origin-protection', 'libs/redis-scripts', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
 };
 
 const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];

@@ -3,11 +3,10 @@ export { RenderQueues, type RenderQueuesOptions, jobOptionsFor, createRenderQueu
 export { FailureCache } from './failure-cache';
 export { publishOutcome, type OutcomeNotice } from './outcome-publisher';
 export { OutcomeWaiter, type WaitOptions } from './outcome-waiter';
-export { RedisLease } from './redis-lease';
 export { startRenderWorker, type RenderWorkerOptions, type RunningRenderWorker, type JobEvent } from './render-worker';
 export { LaneLoad, type LaneCapacity, estimateWaitMs } from './lane-load';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
 export { TenantRateLimiter, type RateDecision } from './tenant-rate-limiter';
 export { BatchTracker, type BatchCounts, type BatchProgress } from './batch-progress';
-export { OriginSlots, type OriginSlotsOptions, type OriginSlot, type OriginSlotAttempt, type OriginPool, type PoolLimit, type DomainLimit, type DomainLimits, originPoolOf, originWaiterId } from './origin-slots';
+export { originWaiterId, parkedJobPromoter, type ParkedJobPromoter } from './parked-jobs';

@@ -18,8 +18,8 @@ import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@imag
 import { FailureCache } from './failure-cache';
 import { BatchTracker } from './batch-progress';
 import { LaneLoad } from './lane-load';
-import { originWaiterId } from './origin-slots';
 import { publishOutcome } from './outcome-publisher';
+import { originWaiterId } from './parked-jobs';
 import { createRenderQueue, jobOptionsFor } from './render-queues';
 
 /** Seconds a failure that is not final stays visible: long enough for the clients already waiting. */

@@ -3,17 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
 import { type LaneSize } from '@image-cloud/contracts';
 import { createRenderPipeline, type DownloadLeases } from '@image-cloud/image-pipeline';
-import {
-  type JobEvent,
-  OriginSlots,
-  RedisLease,
-  createBlockingConnection,
-  redisKeys,
-  startRenderWorker,
-  wrongEvictionPolicy,
-} from '@image-cloud/job-queue';
+import { type JobEvent, createBlockingConnection, parkedJobPromoter, startRenderWorker, wrongEvictionPolicy } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
+import { OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 
@@ -61,16 +54,18 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     },
   }));
 
+  const parked = parkedJobPromoter(connection, config.queuePrefix);
   const originSlots = new OriginSlots(connection, config.queuePrefix, {
     domains: config.domains,
     leaseMs: config.fetch.slotLeaseMs,
     backoffMs: config.fetch.backoffMs,
+    wakeParked: (waiterId) => parked.promote(waiterId),
   });
   // The lease on an original covers a sync job's wait for a download slot and the download itself.
   const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;
   const leases: DownloadLeases = {
-    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, redisKeys.downloadLock(config.queuePrefix, originalKey), leaseTtlMs),
-    isHeld: (originalKey) => RedisLease.isHeld(connection, redisKeys.downloadLock(config.queuePrefix, originalKey)),
+    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, originKeys.downloadLock(config.queuePrefix, originalKey), leaseTtlMs),
+    isHeld: (originalKey) => RedisLease.isHeld(connection, originKeys.downloadLock(config.queuePrefix, originalKey)),
   };
 
   // One render child per job slot: concurrency never exceeds the cores this process owns.
@@ -129,7 +124,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
       if (!finished) await worker.close(true);
       await renderPool.close();
-      await originSlots.close();
+      await parked.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };

@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type ParkedJobPromoter, createBlockingConnection, originWaiterId, parkedJobPromoter } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
-import { OriginSlots, type OriginSlot, type OriginSlotAttempt, createBlockingConnection, originWaiterId, redisKeys } from '../src';
+import { OriginSlots, type OriginSlot, type OriginSlotAttempt, originKeys } from '../src';
 
 let prefix: string;
 let redis: Redis;
+let parked: ParkedJobPromoter;
 let slots: OriginSlots;
 // Each test has a domain of its own, so nothing one leaves behind changes another.
 const domains = {
@@ -31,11 +33,12 @@ const syncWaiter = (id: string) => ({ urgency: 'sync' as const, id });
 beforeAll(async () => {
   prefix = uniquePrefix('origin-slots');
   redis = createBlockingConnection(TEST_REDIS_URL, 'spec-origin-slots');
-  slots = new OriginSlots(redis, prefix, { domains, leaseMs: 600, backoffMs: 400 });
+  parked = parkedJobPromoter(redis, prefix);
+  slots = new OriginSlots(redis, prefix, { domains, leaseMs: 600, backoffMs: 400, wakeParked: (waiterId) => parked.promote(waiterId) });
 });
 
 afterAll(async () => {
-  await slots.close();
+  await parked.close();
   redis.disconnect();
   await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
 });
@@ -71,7 +74,7 @@ describe('OriginSlots (real Redis)', () => {
 
   it('frees the slot of a holder that died (stopped renewing) once its lease runs out, and not before', async () => {
     const otherProcess = createBlockingConnection(TEST_REDIS_URL, 'spec-origin-slots-dying');
-    const dying = new OriginSlots(otherProcess, prefix, { domains, leaseMs: 600, backoffMs: 400 });
+    const dying = new OriginSlots(otherProcess, prefix, { domains, leaseMs: 600, backoffMs: 400, wakeParked: async () => 'gone' });
     taken(await dying.tryAcquire('http://dead.test/1', syncWaiter('d1')));
     taken(await dying.tryAcquire('http://dead.test/2', syncWaiter('d2')));
     taken(await dying.tryAcquire('http://dead.test/3', syncWaiter('d3')));
@@ -124,7 +127,7 @@ describe('OriginSlots (real Redis)', () => {
     expect(third).toBeGreaterThan(1_500);
 
     // A download that got its answer ends the run: the next busy answer backs off from the start.
-    await redis.del(redisKeys.originBackoff(prefix, 'plain.test'));
+    await redis.del(originKeys.backoff(prefix, 'plain.test'));
     const answered = taken(await slots.tryAcquire('http://plain.test/2', asyncWaiter('normal:answered')));
     await answered.release(true);
     const fresh = taken(await slots.tryAcquire('http://plain.test/3', asyncWaiter('normal:fresh')));
@@ -181,7 +184,7 @@ describe('OriginSlots (real Redis)', () => {
       const waits = refused.map((attempt) => (attempt.slot ? -1 : attempt.reason === 'rate' ? attempt.waitMs : -2));
       waits.forEach((wait, i) => expect(wait).toBeGreaterThan(i === 0 ? 0 : waits[i - 1]!));
       // The reserved start times (kept in Redis) are exactly one interval apart.
-      const reserved = await redis.hmget(redisKeys.originReservations(prefix, 'reserve.test'), 'normal:r1', 'normal:r2', 'normal:r3', 'normal:r4');
+      const reserved = await redis.hmget(originKeys.reservations(prefix, 'reserve.test'), 'normal:r1', 'normal:r2', 'normal:r3', 'normal:r4');
       const times = reserved.map(Number);
       expect(times.slice(1).map((time, i) => time - times[i]!)).toEqual([100, 100, 100]);
       // Asking again early changes nothing: the same reserved time, not a place at the back.

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { LANE_SIZES, type LaneSize, type LaneUrgency } from '@image-cloud/contracts';
+import type { LaneUrgency } from '@image-cloud/contracts';
 import { defineRedisScript } from '@image-cloud/redis-scripts';
 import acquireSlotLua from './commands/acquire-slot-6.lua';
 import backOffLua from './commands/back-off-2.lua';
 import releaseSlotLua from './commands/release-slot-3.lua';
 import renewSlotLua from './commands/renew-slot-1.lua';
-import { redisKeys } from './redis-keys';
-import { createRenderQueue } from './render-queues';
+import { originKeys } from './redis-keys';
 
 /** How many downloads of a pool may run at once, and optionally how many may start per second. */
 export interface PoolLimit {
@@ -73,7 +71,16 @@ export interface OriginSlotsOptions {
   leaseMs: number;
   /** Back-off after a 429/503 without Retry-After; doubles with each further one, up to MAX_BACKOFF_MS. */
   backoffMs: number;
+  /**
+   * Moves the parked job a waiter id names back to its queue, when a released slot is free for it:
+   * `woken` when it did, `gone` when the job is gone or already back in its queue (forgotten),
+   * `active` when the job is running, caught between being refused a slot and being parked (put
+   * back in line, so a later release wakes it).
+   */
+  wakeParked: (waiterId: string) => Promise<ParkedWake>;
 }
+
+export type ParkedWake = 'woken' | 'gone' | 'active';
 
 const MAX_BACKOFF_MS = 300_000;
 /** A sync waiter that stops polling for this long no longer holds async jobs back. */
@@ -90,11 +97,6 @@ const backOff = defineRedisScript<number>('originBackOff', 2, backOffLua);
 /** Most stale entries (jobs gone, or already back in their queue) one release skips looking for a parked job to wake. */
 const MAX_STALE_WAITERS_PER_RELEASE = 10;
 
-/** Id of a waiting job as a wake-up names it: `<lane size>:<job id>`. */
-export function originWaiterId(size: LaneSize, jobId: string): string {
-  return `${size}:${jobId}`;
-}
-
 /**
  * Per-domain caps on parallel downloads, shared by every worker through Redis. A slot is a lease
  * that expires unless renewed, so a worker killed mid-download frees its slot within `leaseMs`.
@@ -105,7 +107,6 @@ export function originWaiterId(size: LaneSize, jobId: string): string {
 export class OriginSlots {
   private readonly limits: Map<string, PoolLimit>;
   private readonly defaultLimit: PoolLimit;
-  private readonly queues = new Map<LaneSize, Queue>();
 
   constructor(
     private readonly redis: Redis,
@@ -138,20 +139,15 @@ export class OriginSlots {
     return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount)), ...limits };
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    this.queues.clear();
-  }
-
   private keysOf(pool: string) {
     return {
-      slots: redisKeys.originSlots(this.prefix, pool),
-      backoff: redisKeys.originBackoff(this.prefix, pool),
-      strikes: redisKeys.originStrikes(this.prefix, pool),
-      syncWaiters: redisKeys.originSyncWaiters(this.prefix, pool),
-      asyncWaiters: redisKeys.originAsyncWaiters(this.prefix, pool),
-      rate: redisKeys.originRate(this.prefix, pool),
-      reservations: redisKeys.originReservations(this.prefix, pool),
+      slots: originKeys.slots(this.prefix, pool),
+      backoff: originKeys.backoff(this.prefix, pool),
+      strikes: originKeys.strikes(this.prefix, pool),
+      syncWaiters: originKeys.syncWaiters(this.prefix, pool),
+      asyncWaiters: originKeys.asyncWaiters(this.prefix, pool),
+      rate: originKeys.rate(this.prefix, pool),
+      reservations: originKeys.reservations(this.prefix, pool),
     };
   }
 
@@ -186,33 +182,11 @@ export class OriginSlots {
     };
   }
 
-  /**
-   * Moves a parked job back to its queue; true when it did. A job caught between being refused a
-   * slot and being parked is put back in line, so a later release wakes it; a job that is gone or
-   * already back in its queue is forgotten.
-   */
+  /** Wakes a parked job; true when it did. A job still running is put back in line for a later release. */
   private async wake(waitersKey: string, waiter: string, arrival: string): Promise<boolean> {
-    const separator = waiter.indexOf(':');
-    const size = waiter.slice(0, separator) as LaneSize;
-    if (!LANE_SIZES.includes(size)) return false;
-    const job = await Job.fromId(this.queue(size), waiter.slice(separator + 1));
-    if (!job) return false;
-    try {
-      await job.promote();
-      return true;
-    } catch {
-      if ((await job.getState()) === 'active') await this.redis.zadd(waitersKey, 'NX', arrival, waiter);
-      return false;
-    }
-  }
-
-  private queue(size: LaneSize): Queue {
-    let queue = this.queues.get(size);
-    if (!queue) {
-      queue = createRenderQueue(size, this.redis, this.prefix);
-      this.queues.set(size, queue);
-    }
-    return queue;
+    const wake = await this.options.wakeParked(waiter);
+    if (wake === 'active') await this.redis.zadd(waitersKey, 'NX', arrival, waiter);
+    return wake === 'woken';
   }
 }
 
