@@ -13,7 +13,7 @@ const ALLOWED = {
   'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],
   'libs/origin-fetch': ['errors'],
-  'libs/job-queue': ['contracts', 'errors', 'redis-scripts'],
+  'libs/job-queue': ['contracts', 'errors'],
   'libs/origin-protection': ['contracts', 'redis-scripts'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
   'libs/image-service': ['contracts', 'errors', 'job-queue', 'storage'],
@@ -22,7 +22,7 @@ const ALLOWED = {
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
-  'libs/tenant-auth': [],
+  'libs/tenant-auth': ['redis-scripts'],
   'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'logger', 'process-lifecycle'],
@@ -40,7 +40,7 @@ const EXTERNAL_OWNERS = {
   express: ['apps/service-server'],
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
-  ioredis: ['libs/job-queue', 'libs/origin-protection', 'libs/redis-scripts', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+  ioredis: ['libs/job-queue', 'libs/origin-protection', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
 };
 
 const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];

@@ -7,7 +7,6 @@ import {
   BatchTracker,
   FailureCache,
   LaneLoad,
-  TenantRateLimiter,
   OutcomeWaiter,
   RenderQueues,
   createBlockingConnection,
@@ -15,7 +14,7 @@ import {
 } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
-import { TenantDirectory } from '@image-cloud/tenant-auth';
+import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { createApp } from './create-app';
 
 /** Time in-flight requests get to finish on shutdown before their connections are cut. */

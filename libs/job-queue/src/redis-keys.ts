@@ -4,7 +4,6 @@ export const redisKeys = {
   failures: (prefix: string, originalKey: string) => `${prefix}:failures:${originalKey}`,
   laneWorkers: (prefix: string, size: string) => `${prefix}:lane-workers:${size}`,
   laneStats: (prefix: string, size: string) => `${prefix}:lane-stats:${size}`,
-  rateBucket: (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`,
   batch: (prefix: string, batchId: string) => `${prefix}:batch:${batchId}`,
   fairShare: (prefix: string, tenant: string) => `${prefix}:fair-share:${tenant}`,
 };

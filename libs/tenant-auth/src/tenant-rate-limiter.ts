@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import { defineRedisScript } from '@image-cloud/redis-scripts';
 import takeTokenLua from './commands/take-token-1.lua';
-import { redisKeys } from './redis-keys';
 
 /**
  * Token bucket in one Lua call, on Redis's clock, so every server replica shares the same bucket
@@ -9,9 +8,12 @@ import { redisKeys } from './redis-keys';
  */
 const takeToken = defineRedisScript<[number, number]>('tenantTakeToken', 1, takeTokenLua);
 
+/** A tenant's bucket, beside BullMQ's keys under the same prefix. */
+const bucketKey = (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`;
+
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 
-/** Per-tenant request limits (DESIGN.md policy 4), cluster-wide in Redis. */
+/** Per-tenant request limits (policy 4: peak control per tenant, `requestsPerSecond` and `burst`), cluster-wide in Redis. */
 export class TenantRateLimiter {
   constructor(
     private readonly redis: Redis,
@@ -19,7 +21,7 @@ export class TenantRateLimiter {
   ) {}
 
   async take(tenant: string, requestsPerSecond: number, burst: number): Promise<RateDecision> {
-    const [allowed, retryAfterMs] = await takeToken(this.redis, [redisKeys.rateBucket(this.prefix, tenant)], [requestsPerSecond, burst]);
+    const [allowed, retryAfterMs] = await takeToken(this.redis, [bucketKey(this.prefix, tenant)], [requestsPerSecond, burst]);
     return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterMs };
   }
 }
