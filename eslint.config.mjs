@@ -7,12 +7,12 @@ import tseslint from 'typescript-eslint';
 const ALLOWED = {
   'libs/errors': [],
   'libs/contracts': [],
-  'libs/config': [],
+  'libs/config': ['contracts'],
   'libs/logger': [],
   'libs/storage': [],
   'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],
-  'libs/origin-fetch': ['errors'],
+  'libs/origin-fetch': ['contracts', 'errors'],
   'libs/job-queue': ['contracts', 'errors'],
   'libs/origin-protection': ['contracts', 'redis-scripts'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
@@ -23,10 +23,10 @@ const ALLOWED = {
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
   'libs/tenant-auth': ['redis-scripts'],
-  'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
+  'apps/service-server': ['config', 'contracts', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'logger', 'process-lifecycle'],
-  'apps/cli': ['tenant-auth'],
+  'apps/cli': ['contracts', 'tenant-auth'],
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */

@@ -27,3 +27,15 @@ export {
 } from './transform';
 export { originalKeyOf, variantKeyOf } from './storage-keys';
 export { renderJobSchema, type RenderJob, renderJobFor, resultKeyOf, renderJobIdOf } from './render-job';
+export { MAX_URL_LENGTH, type OriginUrlCheck, validateOriginUrl, isHttpUrl, originUrlSchema, cloudBaseUrl, peerImageUrl } from './origin-url';
+export {
+  batchIdSchema,
+  batchCountsSchema,
+  rejectionSchema,
+  batchReceiptSchema,
+  batchProgressSchema,
+  type BatchCounts,
+  type Rejection,
+  type BatchReceipt,
+  type BatchProgress,
+} from './batch';

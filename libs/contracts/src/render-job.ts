@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { batchIdSchema } from './batch';
 import { type Lane, LANES, laneUrgency } from './lanes';
+import { originUrlSchema } from './origin-url';
 import { originalKeyOf, variantKeyOf } from './storage-keys';
 import { type Transform, transformSchema } from './transform';
 
@@ -8,7 +10,7 @@ const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
 /** The payload of a render job. Validated by the producer before enqueueing and by the worker on receipt. */
 export const renderJobSchema = z
   .object({
-    url: z.string().url(),
+    url: originUrlSchema,
     originalKey: hexKey,
     /** null: only make sure the original is fetched and stored. */
     transform: transformSchema.nullable(),
@@ -19,7 +21,7 @@ export const renderJobSchema = z
     lane: z.enum(LANES),
     enqueuedAt: z.number().int(),
     /** The fire_and_forget batch this prefetch belongs to, for progress. */
-    batchId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    batchId: batchIdSchema.optional(),
   })
   .strict()
   .refine((job) => (job.transform === null) === (job.variantKey === null), 'transform and variantKey go together');

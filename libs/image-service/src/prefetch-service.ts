@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { type RenderJob, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
+import { type BatchReceipt, type RenderJob, renderJobFor, renderJobIdOf, validateOriginUrl } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { type BatchTracker, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
 import type { ImageStorage } from '@image-cloud/storage';
-import { validateOriginUrl } from './query-params';
 
 /** Most URLs one fire_and_forget request may carry. */
 export const MAX_BATCH_URLS = 200_000;
@@ -12,21 +11,6 @@ export const MAX_BATCH_URLS = 200_000;
 const CHUNK = 1_000;
 /** Rejections listed one by one in the answer; beyond that only counted. */
 const MAX_LISTED_REJECTIONS = 1_000;
-
-export interface Rejection {
-  index: number;
-  url: string;
-  reason: string;
-}
-
-export interface BatchReceipt {
-  batchId: string;
-  total: number;
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-  rejections: Rejection[];
-}
 
 function shorten(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);

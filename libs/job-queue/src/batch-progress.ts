@@ -1,26 +1,9 @@
 import type { Redis } from 'ioredis';
+import type { BatchCounts, BatchProgress } from '@image-cloud/contracts';
 import { redisKeys } from './redis-keys';
 
 /** Batches are kept a week after their last change. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
-
-export interface BatchCounts {
-  total: number;
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-}
-
-export interface BatchProgress extends BatchCounts {
-  batchId: string;
-  tenant: string | null;
-  createdAt: string;
-  done: number;
-  /** Final failures by error code. */
-  failed: Record<string, number>;
-  pending: number;
-  complete: boolean;
-}
 
 /** Progress of fire_and_forget batches, in one Redis hash per batch, updated by the workers. */
 export class BatchTracker {

@@ -7,5 +7,5 @@ export { startRenderWorker, type RenderWorkerOptions, type RunningRenderWorker, 
 export { LaneLoad, type LaneCapacity, estimateWaitMs } from './lane-load';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
-export { BatchTracker, type BatchCounts, type BatchProgress } from './batch-progress';
+export { BatchTracker } from './batch-progress';
 export { originWaiterId, parkedJobPromoter, type ParkedJobPromoter } from './parked-jobs';

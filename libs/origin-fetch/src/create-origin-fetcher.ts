@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import got, { type NormalizedOptions, type Options, type Response } from 'got';
+import { isHttpUrl } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { parseAllowList } from './address-policy';
 import { blockedAddress, isBlockedLiteral } from './check-literal-host';
@@ -8,7 +9,7 @@ import { describeOrigin } from './describe-origin';
 import { mapFetchError } from './map-fetch-error';
 import { mapOriginStatus } from './map-origin-status';
 import type { FetchedOriginal, FetchOriginOptions, OriginFetcher, OriginFetcherOptions } from './origin-fetcher-types';
-import { isHttpUrl, parseOriginUrl } from './parse-origin-url';
+import { parseOriginUrl } from './parse-origin-url';
 import { createVettedLookup } from './vetted-lookup';
 
 type GotLookup = NonNullable<Options['lookup']>;

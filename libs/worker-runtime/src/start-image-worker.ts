@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
-import { type LaneSize } from '@image-cloud/contracts';
+import { type LaneSize, peerImageUrl } from '@image-cloud/contracts';
 import { createRenderPipeline, type DownloadLeases } from '@image-cloud/image-pipeline';
 import { type JobEvent, createBlockingConnection, parkedJobPromoter, startRenderWorker, wrongEvictionPolicy } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
@@ -49,8 +49,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const peers = config.peers.map((peer) => ({
     url: peer,
     source: {
-      fetch: (url: string, fetchOptions?: { signal?: AbortSignal }) =>
-        peerFetcher.fetch(`${peer.replace(/\/$/, '')}/get_image?url=${encodeURIComponent(url)}&only_send_if_local=true`, fetchOptions),
+      fetch: (url: string, fetchOptions?: { signal?: AbortSignal }) => peerFetcher.fetch(peerImageUrl(peer, url), fetchOptions),
     },
   }));
 

@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { batchIdSchema } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { PrefetchService } from '@image-cloud/image-service';
 import type { BatchTracker } from '@image-cloud/job-queue';
@@ -20,7 +21,7 @@ export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker)
 
   router.get('/fire_and_forget/:batch', async (req, res) => {
     const batchId = String(req.params['batch']);
-    const progress = /^[A-Za-z0-9_-]{1,64}$/.test(batchId) ? await batches.progress(batchId) : null;
+    const progress = batchIdSchema.safeParse(batchId).success ? await batches.progress(batchId) : null;
     if (!progress) throw new ImageCloudError('not_found', `There is no batch "${batchId.slice(0, 64)}" (batches are kept for a week).`);
     const tenant = res.locals['tenant'] as string | undefined;
     if (tenant && progress.tenant && progress.tenant !== tenant) throw new ImageCloudError('forbidden', 'This batch belongs to another tenant.');
