@@ -17,13 +17,14 @@ const ALLOWED = {
   'libs/origin-protection': ['contracts', 'redis-scripts'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'storage'],
   'libs/image-service': ['contracts', 'errors', 'job-queue', 'storage'],
+  'libs/prefetch': ['contracts', 'errors', 'job-queue', 'storage'],
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
-  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'origin-protection', 'render-sandbox', 'storage'],
+  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'logger', 'origin-fetch', 'origin-protection', 'prefetch', 'render-sandbox', 'storage'],
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
   'libs/tenant-auth': ['redis-scripts'],
-  'apps/service-server': ['config', 'contracts', 'errors', 'image-service', 'job-queue', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
+  'apps/service-server': ['config', 'contracts', 'errors', 'image-service', 'job-queue', 'logger', 'prefetch', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'logger', 'process-lifecycle'],
   'apps/cli': ['contracts', 'tenant-auth'],
@@ -40,7 +41,7 @@ const EXTERNAL_OWNERS = {
   express: ['apps/service-server'],
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
-  ioredis: ['libs/job-queue', 'libs/origin-protection', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+  ioredis: ['libs/job-queue', 'libs/origin-protection', 'libs/prefetch', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
 };
 
 const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];

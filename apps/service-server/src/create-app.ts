@@ -1,9 +1,9 @@
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '@image-cloud/config';
-import type { ImageService, PrefetchService } from '@image-cloud/image-service';
-import type { BatchTracker } from '@image-cloud/job-queue';
+import type { ImageService } from '@image-cloud/image-service';
 import type { Logger } from '@image-cloud/logger';
+import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 import type { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { authenticate } from './http/authenticate';
 import { errorHandler, notFound } from './http/error-response';

@@ -2,4 +2,3 @@ export { ImageService, type ImageServiceDeps, type FetchOptions, type Served, ty
 export { parseGetImageRequest, parseGetThumbnailRequest, type GetImageRequest } from './get-image-request';
 export { urlParam, booleanParam, integerParam, stringParam, type RawQuery } from './query-params';
 export { OverloadGuard } from './overload-guard';
-export { PrefetchService, MAX_BATCH_URLS } from './prefetch-service';

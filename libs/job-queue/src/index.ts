@@ -3,9 +3,8 @@ export { RenderQueues, type RenderQueuesOptions, jobOptionsFor, createRenderQueu
 export { FailureCache } from './failure-cache';
 export { publishOutcome, type OutcomeNotice } from './outcome-publisher';
 export { OutcomeWaiter, type WaitOptions } from './outcome-waiter';
-export { startRenderWorker, type RenderWorkerOptions, type RunningRenderWorker, type JobEvent } from './render-worker';
+export { startRenderWorker, type RenderWorkerOptions, type RunningRenderWorker, type JobEvent, type FinalOutcome } from './render-worker';
 export { LaneLoad, type LaneCapacity, estimateWaitMs } from './lane-load';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
-export { BatchTracker } from './batch-progress';
 export { originWaiterId, parkedJobPromoter, type ParkedJobPromoter } from './parked-jobs';

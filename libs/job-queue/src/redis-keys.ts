@@ -4,6 +4,5 @@ export const redisKeys = {
   failures: (prefix: string, originalKey: string) => `${prefix}:failures:${originalKey}`,
   laneWorkers: (prefix: string, size: string) => `${prefix}:lane-workers:${size}`,
   laneStats: (prefix: string, size: string) => `${prefix}:lane-stats:${size}`,
-  batch: (prefix: string, batchId: string) => `${prefix}:batch:${batchId}`,
   fairShare: (prefix: string, tenant: string) => `${prefix}:fair-share:${tenant}`,
 };

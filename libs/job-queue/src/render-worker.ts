@@ -16,7 +16,6 @@ import {
 } from '@image-cloud/contracts';
 import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import { FailureCache } from './failure-cache';
-import { BatchTracker } from './batch-progress';
 import { LaneLoad } from './lane-load';
 import { publishOutcome } from './outcome-publisher';
 import { originWaiterId } from './parked-jobs';
@@ -37,6 +36,9 @@ export type JobEvent = {
   rerouteReason?: RerouteToBigLane['reason'];
 };
 
+/** How a job ended for good: done, or failed with an error code and no attempt left. */
+export type FinalOutcome = { ok: true } | { ok: false; code: string };
+
 export interface RenderWorkerOptions {
   /** The lane size served: its sync lane first, then its async lane. */
   size: LaneSize;
@@ -52,6 +54,8 @@ export interface RenderWorkerOptions {
   /** Does the work; throws ImageCloudError for failures, RerouteToBigLane to move the job. */
   process: (job: RenderJob, context: { attempt: number; signal?: AbortSignal; waiterId: string }) => Promise<void>;
   onJobEvent?: (event: JobEvent) => void;
+  /** A job ended for good (not when it is retried, rerouted or parked); awaited before its outcome is published. */
+  onFinalOutcome?: (job: RenderJob, outcome: FinalOutcome) => Promise<void>;
   onError?: (error: Error) => void;
 }
 
@@ -71,7 +75,6 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
   const { connection, prefix, size } = options;
   const failures = new FailureCache(connection, prefix);
   const load = new LaneLoad(connection, prefix);
-  const batches = new BatchTracker(connection, prefix);
   const bigQueue = size === 'normal' ? createRenderQueue('big', connection, prefix) : null;
   const workerId = randomUUID();
   let active = 0;
@@ -95,7 +98,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     try {
       await options.process(payload, { attempt: job.attemptsMade + 1, signal, waiterId: originWaiterId(size, jobId) });
       await report({ outcome: 'ok' });
-      if (payload.batchId) await batches.finished(payload.batchId, { ok: true });
+      await options.onFinalOutcome?.(payload, { ok: true });
       await publishOutcome(connection, prefix, { jobId, ok: true, lane: payload.lane });
     } catch (thrown) {
       if (thrown instanceof WaitForOriginSlot) {
@@ -118,7 +121,7 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
       await failures.record(payload.originalKey, jobId, error, ttl);
       await report({ outcome: 'failed', error });
       const isFinal = !error.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (payload.batchId && isFinal) await batches.finished(payload.batchId, { ok: false, code: error.code });
+      if (isFinal) await options.onFinalOutcome?.(payload, { ok: false, code: error.code });
       await publishOutcome(connection, prefix, { jobId, ok: false, error: error.toJSON() });
       if (!error.retryable) throw new UnrecoverableError(`${error.code}: ${error.message}`);
       throw error;

@@ -2,7 +2,16 @@ import IORedis, { type Redis } from 'ioredis';
 import { type RenderJob, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
-import { FailureCache, OutcomeWaiter, RenderQueues, type RunningRenderWorker, createBlockingConnection, createFailFastConnection, startRenderWorker } from '../src';
+import {
+  type FinalOutcome,
+  FailureCache,
+  OutcomeWaiter,
+  RenderQueues,
+  type RunningRenderWorker,
+  createBlockingConnection,
+  createFailFastConnection,
+  startRenderWorker,
+} from '../src';
 
 let prefix: string;
 let producer: Redis;
@@ -15,6 +24,7 @@ let worker: RunningRenderWorker;
 const order: string[] = [];
 const attempts = new Map<string, number>();
 const behaviour = new Map<string, () => Promise<void>>();
+const finalOutcomes: Array<{ url: string; outcome: FinalOutcome }> = [];
 
 function jobFor(url: string, lane: RenderJob['lane'] = 'sync-normal'): RenderJob {
   return renderJobFor(url, lane);
@@ -51,6 +61,9 @@ beforeAll(async () => {
       order.push(job.url);
       attempts.set(job.url, (attempts.get(job.url) ?? 0) + 1);
       await behaviour.get(job.url)?.();
+    },
+    onFinalOutcome: async (job, outcome) => {
+      finalOutcomes.push({ url: job.url, outcome });
     },
   });
 });
@@ -124,6 +137,28 @@ describe('render worker', () => {
     expect(order.slice(start, start + 3)).toEqual(syncJobs.map((job) => job.url));
     expect(order.slice(start + 3).every((url) => url.includes('prefetch'))).toBe(true);
     expect(worker.stats().maxActive).toBe(1);
+  });
+
+  it('reports the final outcome of each job once, never a failure that is retried', async () => {
+    const done = jobFor('http://origin.test/final-ok.jpg');
+    const gone = jobFor('http://origin.test/final-gone.jpg');
+    behaviour.set(gone.url, async () => {
+      throw new ImageCloudError('origin_not_found', 'The origin answered 404.');
+    });
+    const retried = jobFor('http://origin.test/final-retried.jpg', 'async-normal');
+    behaviour.set(retried.url, async () => {
+      if (attempts.get(retried.url) === 1) throw new ImageCloudError('origin_error', 'The origin answered 503.');
+    });
+    for (const job of [done, gone, retried]) await queues.enqueue(job);
+    const finals = () => finalOutcomes.filter(({ url }) => url.includes('/final-'));
+    while (finals().length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(attempts.get(retried.url)).toBe(2);
+    expect(finals()).toEqual([
+      { url: done.url, outcome: { ok: true } },
+      { url: gone.url, outcome: { ok: false, code: 'origin_not_found' } },
+      { url: retried.url, outcome: { ok: true } },
+    ]);
   });
 
   it('rejects a payload that breaks the contract before it reaches Redis', async () => {

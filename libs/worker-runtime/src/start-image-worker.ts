@@ -7,6 +7,7 @@ import { type JobEvent, createBlockingConnection, parkedJobPromoter, startRender
 import type { Logger } from '@image-cloud/logger';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
+import { BatchTracker } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 
@@ -90,6 +91,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   });
 
   const budgetMs = size === 'big' ? config.worker.bigBudgetMs : config.worker.normalBudgetMs;
+  const batches = new BatchTracker(connection, config.queuePrefix);
   const worker = await startRenderWorker({
     size,
     connection,
@@ -98,6 +100,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     asyncAttempts: config.worker.asyncAttempts,
     process: (job, context) => pipeline.run(job, { budgetMs, lane: job.lane, signal: context.signal, waiterId: context.waiterId }),
+    // A prefetch of a fire_and_forget batch counts in the batch's progress once it has ended for good.
+    onFinalOutcome: async (job, outcome) => {
+      if (job.batchId) await batches.finished(job.batchId, outcome);
+    },
     onJobEvent: (event) => {
       options.onJobEvent?.(event);
       logger.debug('job finished', {

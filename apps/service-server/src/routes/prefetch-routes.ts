@@ -1,8 +1,7 @@
 import express, { Router } from 'express';
 import { batchIdSchema } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import type { PrefetchService } from '@image-cloud/image-service';
-import type { BatchTracker } from '@image-cloud/job-queue';
+import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 
 /** 200 000 URLs of a few hundred bytes each. */
 const MAX_BODY = '64mb';

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { type BatchReceipt, type RenderJob, renderJobFor, renderJobIdOf, validateOriginUrl } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import { type BatchTracker, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
+import { type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
 import type { ImageStorage } from '@image-cloud/storage';
+import type { BatchTracker } from './batch-tracker';
 
 /** Most URLs one fire_and_forget request may carry. */
 export const MAX_BATCH_URLS = 200_000;
