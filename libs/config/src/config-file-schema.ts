@@ -97,7 +97,7 @@ export const domainLimitSchema = z.union([
 
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR range like "127.0.0.0/8"');
 
-/** The `CONFIG` JSON document (DESIGN.md, "Configuration file"). Unknown keys are errors. */
+/** The `CONFIG` JSON document (tenants, keys, domain caps, limits, peers, timings). Unknown keys are errors. */
 export const configFileSchema = z
   .object({
     tenants: z.record(z.string().min(1), tenantSchema).default({}),

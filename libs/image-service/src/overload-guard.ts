@@ -13,9 +13,9 @@ interface Reading {
 }
 
 /**
- * DESIGN.md policy 5: when the backlog means a new request cannot finish in time, answer 503 at
- * once instead of queueing it. The estimate uses the jobs ahead (waiting sync jobs plus running
- * ones), the live worker slots and the lane's measured job duration.
+ * Policy 5, overload is answered early: when the backlog means a new request cannot finish in
+ * time, answer 503 at once instead of queueing it. The estimate uses the jobs ahead (waiting sync
+ * jobs plus running ones), the live worker slots and the lane's measured job duration.
  */
 export class OverloadGuard {
   private readonly readings = new Map<Lane, Reading>();

@@ -15,7 +15,7 @@ import { createVettedLookup } from './vetted-lookup';
 type GotLookup = NonNullable<Options['lookup']>;
 
 /**
- * The origin downloader (RELIABILITY.md rows 3–14): got 11 in stream mode with a vetted DNS lookup
+ * The origin downloader: got 11 in stream mode with a vetted DNS lookup
  * and IP-literal checks on every hop (SSRF), no retries (the queue retries), no decompression,
  * connect/response/total timeouts, and a byte cap enforced from Content-Length and while streaming.
  * Every failure is an ImageCloudError whose message names the origin by host and path only.
