@@ -7,25 +7,28 @@ import tseslint from 'typescript-eslint';
 const ALLOWED = {
   'libs/errors': [],
   'libs/contracts': [],
-  'libs/config': [],
+  'libs/config': ['contracts'],
   'libs/logger': [],
   'libs/storage': [],
+  'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],
-  'libs/origin-fetch': ['errors'],
+  'libs/origin-fetch': ['contracts', 'errors'],
   'libs/job-queue': ['contracts', 'errors'],
   'libs/lane-policy': ['contracts'],
+  'libs/origin-protection': ['contracts', 'redis-scripts'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'lane-policy', 'storage'],
   'libs/image-service': ['contracts', 'errors', 'job-queue', 'lane-policy', 'storage'],
+  'libs/prefetch': ['contracts', 'errors', 'job-queue', 'storage'],
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
-  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'origin-fetch', 'render-sandbox', 'storage'],
+  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'origin-fetch', 'origin-protection', 'prefetch', 'render-sandbox', 'storage'],
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
-  'libs/tenant-auth': [],
-  'apps/service-server': ['config', 'errors', 'image-service', 'job-queue', 'lane-policy', 'logger', 'process-lifecycle', 'storage', 'tenant-auth'],
+  'libs/tenant-auth': ['redis-scripts'],
+  'apps/service-server': ['config', 'contracts', 'errors', 'image-service', 'job-queue', 'lane-policy', 'logger', 'prefetch', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'logger', 'process-lifecycle'],
-  'apps/cli': ['tenant-auth'],
+  'apps/cli': ['contracts', 'tenant-auth'],
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */
@@ -39,7 +42,7 @@ const EXTERNAL_OWNERS = {
   express: ['apps/service-server'],
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
-  ioredis: ['libs/job-queue', 'libs/lane-policy', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+  ioredis: ['libs/job-queue', 'libs/lane-policy', 'libs/origin-protection', 'libs/prefetch', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
 };
 
 const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];

@@ -1,5 +1,6 @@
 // Shared jest settings: swc transpiles TypeScript (type checking is the separate `typecheck` target),
-// and tsconfig path aliases map to the libs' sources so tests run without a build.
+// tsconfig path aliases map to the libs' sources so tests run without a build, and .lua scripts load
+// as text the way the esbuild bundles load them.
 const path = require('node:path');
 const { compilerOptions } = require('./tsconfig.base.json');
 
@@ -17,6 +18,7 @@ module.exports = function jestPreset(projectDir, overrides = {}) {
     testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/tests/**/*.spec.ts'],
     transform: {
       '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+      '^.+\\.lua$': path.join(__dirname, 'tools/jest-text-transform.cjs'),
     },
     moduleNameMapper,
     testTimeout: 30_000,

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type BatchProgress, batchProgressSchema, batchReceiptSchema } from '@image-cloud/contracts';
 import { type OriginServer, startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './lib/cluster';
 import { cpuByRole } from './lib/cpu-accounting';
@@ -58,17 +59,16 @@ async function main(): Promise<void> {
     const started = performance.now();
     const response = await fetch(`${cluster.url}/fire_and_forget`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ urls: mixed }) });
     if (response.status !== 202) throw new Error(`fire_and_forget answered ${response.status}: ${await response.text()}`);
-    const { batchId } = (await response.json()) as { batchId: string };
+    const { batchId } = batchReceiptSchema.parse(await response.json());
 
     // When each origin served its last URL: that domain's share of the batch is done.
     const finishedAt = new Map<Domain, number>();
-    type Progress = { complete: boolean; done: number; failed: Record<string, number> };
     const { result: progress, cpu } = await cpuByRole(async () => {
-      let last: Progress;
+      let last: BatchProgress;
       do {
         await sleep(50);
         for (const domain of DOMAINS) if (!finishedAt.has(domain) && domain.origin!.hits() >= perDomain) finishedAt.set(domain, performance.now());
-        last = (await (await fetch(`${cluster.url}/fire_and_forget/${batchId}`)).json()) as Progress;
+        last = batchProgressSchema.parse(await (await fetch(`${cluster.url}/fire_and_forget/${batchId}`)).json());
       } while (!last.complete);
       return last;
     });

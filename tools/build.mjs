@@ -1,5 +1,6 @@
 // Bundles each app into dist/<app>/main.js. Dependencies stay external (sharp and bullmq ship native
-// code and Lua scripts); tsconfig path aliases are resolved by esbuild at bundle time.
+// code and Lua scripts); tsconfig path aliases are resolved by esbuild at bundle time, and our own
+// .lua scripts are bundled as text.
 import { build } from 'esbuild';
 
 const entries = {
@@ -19,6 +20,7 @@ await Promise.all(
       target: 'node20',
       format: 'cjs',
       packages: 'external',
+      loader: { '.lua': 'text' },
       sourcemap: true,
       logLevel: 'warning',
     }),

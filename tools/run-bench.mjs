@@ -19,6 +19,7 @@ await build({
   target: 'node20',
   format: 'cjs',
   packages: 'external',
+  loader: { '.lua': 'text' },
   logLevel: 'warning',
 });
 execFileSync(process.execPath, [`dist/bench/${name}.js`, ...process.argv.slice(3)], { stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: '4' } });

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import type { ZodType } from 'zod';
+import { type BatchProgress, batchProgressSchema, batchReceiptSchema, cloudBaseUrl, validateOriginUrl } from '@image-cloud/contracts';
 import { signRequest } from '@image-cloud/tenant-auth';
 
 const USAGE = `usage: image-cloud sign --base <cloud URL> --tenant <name> [--path /get_image] [--expires-in <seconds>] [name=value …]
@@ -23,6 +25,28 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The cloud's base URL (`--base`): an absolute http(s) URL, without a trailing slash. */
+function baseOption(value: string | undefined): string {
+  if (!value) fail('--base is required.');
+  const checked = validateOriginUrl(value);
+  if (!checked.ok) fail(`--base ${checked.reason}.`);
+  return cloudBaseUrl(checked.url);
+}
+
+/** A JSON answer of the cloud, checked against its wire contract. */
+function parseAnswer<T>(schema: ZodType<T>, answer: unknown, what: string): T {
+  const parsed = schema.safeParse(answer);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  return fail(`the cloud's ${what} is not what this CLI understands (${issue?.path.join('.') || 'answer'}: ${issue?.message}).`);
+}
+
+/** The `message` of an error answer (`{error, message}`). */
+function messageOf(answer: unknown): string {
+  const message = (answer as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : 'no message';
+}
+
 function sign(args: string[]): void {
   const { values, positionals } = parseArgs({
     args,
@@ -36,7 +60,7 @@ function sign(args: string[]): void {
   });
   const key = process.env['IMAGE_CLOUD_SIGNING_KEY'];
   if (!key) fail('IMAGE_CLOUD_SIGNING_KEY is not set.');
-  if (!values.base) fail('--base is required.');
+  const base = baseOption(values.base);
   if (!values.tenant) fail('--tenant is required.');
   const expiresIn = Number(values['expires-in']);
   if (!Number.isInteger(expiresIn) || expiresIn <= 0) fail('--expires-in must be a whole number of seconds.');
@@ -48,21 +72,10 @@ function sign(args: string[]): void {
   }
   if (!params['url']) fail('the url=… parameter is required.');
   const signed = signRequest({ path: values.path!, params, tenant: values.tenant, expiresAt: Math.floor(Date.now() / 1000) + expiresIn, key });
-  process.stdout.write(`${values.base.replace(/\/$/, '')}${signed}\n`);
+  process.stdout.write(`${base}${signed}\n`);
 }
 
-interface Progress {
-  total: number;
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-  done: number;
-  failed: Record<string, number>;
-  pending: number;
-  complete: boolean;
-}
-
-function progressLine(p: Progress): string {
+function progressLine(p: BatchProgress): string {
   const finished = p.accepted - p.pending;
   const share = p.accepted === 0 ? 1 : finished / p.accepted;
   const width = 30;
@@ -73,7 +86,7 @@ function progressLine(p: Progress): string {
 
 async function prefetch(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { base: { type: 'string' }, interval: { type: 'string', default: '1000' } } });
-  if (!values.base) fail('--base is required.');
+  const base = baseOption(values.base);
   if (positionals.length !== 1) fail('give exactly one file of URLs.');
   const intervalMs = Number(values.interval);
   if (!Number.isInteger(intervalMs) || intervalMs < 100) fail('--interval must be a whole number of milliseconds, at least 100.');
@@ -81,16 +94,16 @@ async function prefetch(args: string[]): Promise<void> {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
-  const base = values.base.replace(/\/$/, '');
   const token = process.env['IMAGE_CLOUD_TOKEN'];
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
 
   const submitted = await fetch(`${base}/fire_and_forget`, { method: 'POST', headers, body: JSON.stringify({ urls }) });
   // A proxy in front may answer an HTML error page: keep the status, not a JSON parse error.
-  const receipt = (await submitted.json().catch(() => ({}))) as { batchId: string; accepted: number; duplicate: number; rejected: number; rejections?: Array<{ index: number; reason: string }>; message?: string };
-  if (submitted.status !== 202) fail(`the cloud answered ${submitted.status}: ${receipt.message ?? 'no message'}`);
+  const answer: unknown = await submitted.json().catch(() => ({}));
+  if (submitted.status !== 202) fail(`the cloud answered ${submitted.status}: ${messageOf(answer)}`);
+  const receipt = parseAnswer(batchReceiptSchema, answer, 'batch receipt');
   process.stdout.write(`batch ${receipt.batchId}: ${receipt.accepted} accepted, ${receipt.duplicate} duplicate, ${receipt.rejected} rejected\n`);
-  for (const rejection of receipt.rejections?.slice(0, 10) ?? []) process.stdout.write(`  url ${rejection.index + 1}: ${rejection.reason}\n`);
+  for (const rejection of receipt.rejections.slice(0, 10)) process.stdout.write(`  url ${rejection.index + 1}: ${rejection.reason}\n`);
 
   const interactive = process.stdout.isTTY;
   for (;;) {
@@ -102,7 +115,7 @@ async function prefetch(args: string[]): Promise<void> {
       continue;
     }
     if (!response.ok) fail(`the cloud answered ${response.status} for the batch's progress.`);
-    const progress = (await response.json()) as Progress;
+    const progress = parseAnswer(batchProgressSchema, await response.json(), 'batch progress');
     process.stdout.write(interactive ? `\r${progressLine(progress)}` : `${progressLine(progress)}\n`);
     if (progress.complete) break;
     await sleep(intervalMs);

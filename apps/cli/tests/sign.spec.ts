@@ -30,6 +30,9 @@ describe('image-cloud sign', () => {
     expect(noKey.stderr).toMatch(/IMAGE_CLOUD_SIGNING_KEY is not set/);
     const noUrl = run(['sign', '--base', 'https://img.example.com', '--tenant', 'shop'], { IMAGE_CLOUD_SIGNING_KEY: KEY });
     expect(noUrl.stderr).toMatch(/url=… parameter is required/);
+    const badBase = run(['sign', '--base', 'img.example.com', '--tenant', 'shop', 'url=https://x/y.jpg'], { IMAGE_CLOUD_SIGNING_KEY: KEY });
+    expect(badBase.status).toBe(2);
+    expect(badBase.stderr).toMatch(/--base must be an absolute http\(s\) URL, but received "img.example.com"/);
     expect(run([]).stderr).toMatch(/usage: image-cloud sign/);
   });
 });

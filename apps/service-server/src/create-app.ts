@@ -1,10 +1,10 @@
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '@image-cloud/config';
-import type { ImageService, PrefetchService } from '@image-cloud/image-service';
-import type { BatchTracker, TenantRateLimiter } from '@image-cloud/job-queue';
+import type { ImageService } from '@image-cloud/image-service';
 import type { Logger } from '@image-cloud/logger';
-import type { TenantDirectory } from '@image-cloud/tenant-auth';
+import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
+import type { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { authenticate } from './http/authenticate';
 import { errorHandler, notFound } from './http/error-response';
 import { requestLog } from './http/request-log';

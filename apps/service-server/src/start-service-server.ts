@@ -2,21 +2,13 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { AppConfig } from '@image-cloud/config';
-import { ImageService, OverloadGuard, PrefetchService } from '@image-cloud/image-service';
-import {
-  BatchTracker,
-  FailureCache,
-  FetchQueue,
-  TenantRateLimiter,
-  OutcomeWaiter,
-  RenderQueues,
-  createBlockingConnection,
-  createFailFastConnection,
-} from '@image-cloud/job-queue';
+import { ImageService, OverloadGuard } from '@image-cloud/image-service';
+import { FailureCache, FetchQueue, OutcomeWaiter, RenderQueues, createBlockingConnection, createFailFastConnection } from '@image-cloud/job-queue';
 import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
+import { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
-import { TenantDirectory } from '@image-cloud/tenant-auth';
+import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { createApp } from './create-app';
 
 /** Time in-flight requests get to finish on shutdown before their connections are cut. */

@@ -10,7 +10,7 @@ import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
  * status for each, a valid image of the promised size for the decodable ones, never a 500.
  */
 
-/** Files whose answer is an error, with the status and code DESIGN.md gives for the case. */
+/** Files whose answer is an error, with the status and code the error table gives for the case. */
 const EXPECTED_ERRORS: Record<string, [number, string]> = {
   'relax.jp2': [415, 'unsupported_format'],
   'giant-image.jpg': [422, 'image_too_large'],

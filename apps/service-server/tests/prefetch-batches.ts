@@ -1,14 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** What GET /fire_and_forget/<batch> answers. */
-export interface BatchProgress {
-  total: number;
-  accepted: number;
-  done: number;
-  failed: Record<string, number>;
-  pending: number;
-  complete: boolean;
-}
+import { type BatchProgress, batchProgressSchema, batchReceiptSchema } from '@image-cloud/contracts';
 
 function headersFor(token?: string): Record<string, string> {
   return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
@@ -18,13 +9,13 @@ function headersFor(token?: string): Record<string, string> {
 export async function submitBatch(base: string, urls: string[], token?: string): Promise<string> {
   const response = await fetch(`${base}/fire_and_forget`, { method: 'POST', headers: headersFor(token), body: JSON.stringify({ urls }) });
   if (response.status !== 202) throw new Error(`fire_and_forget answered ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { batchId: string }).batchId;
+  return batchReceiptSchema.parse(await response.json()).batchId;
 }
 
 export async function batchProgress(base: string, batchId: string, token?: string): Promise<BatchProgress> {
   const response = await fetch(`${base}/fire_and_forget/${batchId}`, { headers: headersFor(token) });
   if (!response.ok) throw new Error(`batch progress answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as BatchProgress;
+  return batchProgressSchema.parse(await response.json());
 }
 
 /** Polls the batch until it is complete or `timeoutMs` passed; returns the last progress seen. */

@@ -1,3 +1,4 @@
+import { batchReceiptSchema } from '@image-cloud/contracts';
 import { makeImage } from '@image-cloud/imaging/testing';
 import { waitForBatch } from './prefetch-batches';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
@@ -28,7 +29,7 @@ it('accepts a batch, counts duplicates and rejections with reasons, and reports 
 
   const response = await post({ urls });
   expect(response.status).toBe(202);
-  const receipt = (await response.json()) as { batchId: string; total: number; accepted: number; duplicate: number; rejected: number; rejections: unknown[] };
+  const receipt = batchReceiptSchema.parse(await response.json());
   expect(receipt).toMatchObject({ total: 41, accepted: 31, duplicate: 7, rejected: 3 });
   expect(receipt.rejections).toEqual([
     { index: 35, url: 'ftp://example.com/a.jpg', reason: 'must use http or https, but uses "ftp"' },
@@ -48,7 +49,7 @@ it('accepts a batch, counts duplicates and rejections with reasons, and reports 
 
 it('does not queue again what the last batch already fetched', async () => {
   const urls = Array.from({ length: 5 }, (_, i) => system.origin.url(`/bytes/pf.jpg?n=${i}`));
-  const receipt = (await (await post({ urls })).json()) as { accepted: number; duplicate: number };
+  const receipt = batchReceiptSchema.parse(await (await post({ urls })).json());
   expect(receipt).toMatchObject({ accepted: 0, duplicate: 5 });
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { originUrlSchema } from '@image-cloud/contracts';
 
 const positiveInt = z.number().int().positive();
 
@@ -105,9 +106,8 @@ export const domainLimitSchema = z.union([
 ]);
 
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR range like "127.0.0.0/8"');
-const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL');
 
-/** The `CONFIG` JSON document (DESIGN.md, "Configuration file"). Unknown keys are errors. */
+/** The `CONFIG` JSON document (tenants, keys, domain caps, limits, peers, timings). Unknown keys are errors. */
 export const configFileSchema = z
   .object({
     tenants: z.record(z.string().min(1), tenantSchema).default({}),
@@ -123,7 +123,8 @@ export const configFileSchema = z
     allowPrivateOrigins: z.array(cidr).default([]),
     limits: limitsSchema.prefault({}),
     thumbnailSizes: z.array(z.number().int().min(1).max(4096)).min(1).default([200, 250]),
-    peers: z.array(httpUrl).default([]),
+    /** Other image clouds asked before an origin when a request says use_alternative_clouds. */
+    peers: z.array(originUrlSchema).default([]),
     fetch: fetchSchema.prefault({}),
     server: serverSchema.prefault({}),
     worker: workerSchema.prefault({}),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
-/** Environment variables (DESIGN.md, "Running it"). Only the config lib reads `process.env`. */
+/** Environment variables of every process (server, workers, launcher). Only the config lib reads `process.env`. */
 export const envSchema = z.object({
   /** @defaultValue 5000 */
   PORT: port.default(5000),

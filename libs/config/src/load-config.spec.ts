@@ -35,6 +35,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { limits: { maxPixels: 'many' } })).toThrow(/CONFIG key limits\.maxPixels/);
     expect(() => loadConfig({}, { tenant: {} })).toThrow(/CONFIG key \(top level\): Unrecognized key/);
     expect(() => loadConfig({}, { allowPrivateOrigins: ['localhost'] })).toThrow(/allowPrivateOrigins\.0: expected a CIDR/);
+    expect(() => loadConfig({}, { peers: ['http://ic01:5000', 'ic02:5000'] })).toThrow(/peers\.1: expected an http\(s\) URL: the URL must use http or https/);
   });
 
   it('reads the CONFIG file and keeps the domain default', () => {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { batchIdSchema } from './batch';
 import { URGENCIES, type LaneUrgency } from './lanes';
+import { originUrlSchema } from './origin-url';
 import { originalKeyOf } from './storage-keys';
 
 const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
@@ -10,7 +12,7 @@ const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
  */
 export const fetchJobSchema = z
   .object({
-    url: z.string().url(),
+    url: originUrlSchema,
     originalKey: hexKey,
     /** Ask the configured peer clouds before the origin. */
     useAlternativeClouds: z.boolean(),
@@ -18,7 +20,7 @@ export const fetchJobSchema = z
     urgency: z.enum(URGENCIES),
     enqueuedAt: z.number().int(),
     /** The fire_and_forget batch this prefetch belongs to, for progress. */
-    batchId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    batchId: batchIdSchema.optional(),
   })
   .strict();
 

@@ -31,3 +31,15 @@ export { targetSize, type TargetSize } from './target-size';
 export { originalKeyOf, variantKeyOf } from './storage-keys';
 export { renderJobSchema, type RenderJob, renderJobFor, renderJobIdOf } from './render-job';
 export { fetchJobSchema, type FetchJob, fetchJobFor, fetchJobIdOf, FETCH_FAILURE_FIELD } from './fetch-job';
+export { MAX_URL_LENGTH, type OriginUrlCheck, validateOriginUrl, isHttpUrl, originUrlSchema, cloudBaseUrl, peerImageUrl } from './origin-url';
+export {
+  batchIdSchema,
+  batchCountsSchema,
+  rejectionSchema,
+  batchReceiptSchema,
+  batchProgressSchema,
+  type BatchCounts,
+  type Rejection,
+  type BatchReceipt,
+  type BatchProgress,
+} from './batch';

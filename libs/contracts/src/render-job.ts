@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Lane, LANES, laneUrgency } from './lanes';
+import { originUrlSchema } from './origin-url';
 import { originalKeyOf, variantKeyOf } from './storage-keys';
 import { type Transform, transformSchema } from './transform';
 
@@ -11,7 +12,7 @@ const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
  */
 export const renderJobSchema = z
   .object({
-    url: z.string().url(),
+    url: originUrlSchema,
     originalKey: hexKey,
     transform: transformSchema,
     variantKey: hexKey,

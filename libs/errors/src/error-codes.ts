@@ -2,7 +2,7 @@
  * The registry of every error the image cloud answers with: HTTP status, the stable `error` code
  * clients see (the README's error table), whether the work may succeed if tried again, and whether
  * the answer is final for the image so it may be remembered briefly (negative caching, by us and
- * by HTTP caches). A test keeps this table and the README's in step.
+ * by HTTP caches). A test keeps this table and the README's in step, both ways.
  */
 export const ERROR_CODES = {
   bad_parameter: { status: 400, retryable: false },

@@ -29,7 +29,7 @@ function formatParam(query: RawQuery): OutputFormat {
 }
 
 /**
- * Parses `get_image` parameters with the legacy names and defaults (DESIGN.md):
+ * Parses `get_image` parameters with the names and defaults the existing clients use:
  * keep_aspect_ratio=true, force_to_size=false, format_when_resize=jpeg, the rest false.
  */
 export function parseGetImageRequest(query: RawQuery): GetImageRequest {

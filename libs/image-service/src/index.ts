@@ -1,5 +1,4 @@
 export { ImageService, type ImageServiceDeps, type FetchOptions, type Served, type CacheStatus } from './image-service';
 export { parseGetImageRequest, parseGetThumbnailRequest, type GetImageRequest } from './get-image-request';
-export { urlParam, booleanParam, integerParam, stringParam, validateOriginUrl, type RawQuery } from './query-params';
+export { urlParam, booleanParam, integerParam, stringParam, type RawQuery } from './query-params';
 export { OverloadGuard } from './overload-guard';
-export { PrefetchService, MAX_BATCH_URLS, type BatchReceipt, type Rejection } from './prefetch-service';

@@ -1,3 +1,4 @@
+import { validateOriginUrl } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 
 /** Query values as express hands them over: a string, a list when repeated, or nested objects. */
@@ -45,25 +46,6 @@ export function integerParam(query: RawQuery, name: string, min: number, max: nu
     throw badParameter(`Parameter "${name}" must be a whole number from ${min} to ${max}, but received ${quote(value)}.`);
   }
   return number;
-}
-
-export const MAX_URL_LENGTH = 4096;
-
-/** Checks an origin URL: absolute, http or https, with a host, not too long. */
-export function validateOriginUrl(value: string): { ok: true; url: string } | { ok: false; reason: string } {
-  if (value.trim() === '') return { ok: false, reason: 'is empty' };
-  if (value.length > MAX_URL_LENGTH) return { ok: false, reason: `is longer than ${MAX_URL_LENGTH} characters` };
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    return { ok: false, reason: `must be an absolute http(s) URL, but received ${quote(value)}` };
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return { ok: false, reason: `must use http or https, but uses ${quote(parsed.protocol.replace(/:$/, ''))}` };
-  }
-  if (!parsed.hostname) return { ok: false, reason: 'has no host name' };
-  return { ok: true, url: value };
 }
 
 /** The origin URL: required, absolute, http or https. */

@@ -1,8 +1,12 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import { FETCH_FAILURE_FIELD, FETCH_QUEUE_NAME, type FetchJob, fetchJobIdOf, fetchJobSchema } from '@image-cloud/contracts';
 import { publishOutcome } from './outcome-publisher';
+import { originWaiterId } from './parked-jobs';
 import type { JobEvent } from './render-worker';
 import { type StageWorkerOptions, settleFailure, startStageWorker } from './stage-worker';
+
+/** How a prefetch ended for good: done, or failed (after its last attempt) with an error code. */
+export type FinalOutcome = { ok: true } | { ok: false; code: string };
 
 /** How a fetch job ends, besides failing. */
 export type FetchJobOutcome = { kind: 'done' } | { kind: 'park'; delayMs: number; reason: string };
@@ -11,7 +15,7 @@ export interface FetchWorkerOptions extends Omit<StageWorkerOptions, 'queueName'
   /** Does the work; throws ImageCloudError for failures. `waiterId` names the job for a slot's wake-up. */
   process: (job: FetchJob, context: { signal?: AbortSignal; waiterId: string }) => Promise<FetchJobOutcome>;
   /** A prefetch ended for good (done, or failed after its last attempt): batch progress. */
-  onFinal?: (job: FetchJob, outcome: { ok: true } | { ok: false; code: string }) => Promise<void>;
+  onFinal?: (job: FetchJob, outcome: FinalOutcome) => Promise<void>;
   onJobEvent?: (event: JobEvent) => void;
 }
 
@@ -38,7 +42,7 @@ export async function startFetchWorker(options: FetchWorkerOptions): Promise<Run
       options.onJobEvent?.({ stage: 'fetch', lane: `${payload.urgency}-fetch`, jobId, durationMs: Date.now() - started, ...event });
     let outcome: FetchJobOutcome;
     try {
-      outcome = await options.process(payload, { signal, waiterId: `fetch:${jobId}` });
+      outcome = await options.process(payload, { signal, waiterId: originWaiterId(jobId) });
     } catch (thrown) {
       const failure = await settleFailure(options, job, { originalKey: payload.originalKey, field: FETCH_FAILURE_FIELD }, thrown);
       emit({ outcome: 'failed', error: failure.error });

@@ -2,7 +2,16 @@ import IORedis, { type Redis } from 'ioredis';
 import { type RenderJob, renderJobFor, renderJobIdOf } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
-import { FailureCache, OutcomeWaiter, RenderQueues, type RunningRenderWorker, createBlockingConnection, createFailFastConnection, startRenderWorker } from '../src';
+import {
+  FailureCache,
+  OutcomeWaiter,
+  RenderQueues,
+  type RenderJobOutcome,
+  type RunningRenderWorker,
+  createBlockingConnection,
+  createFailFastConnection,
+  startRenderWorker,
+} from '../src';
 
 let prefix: string;
 let producer: Redis;
@@ -15,6 +24,7 @@ let worker: RunningRenderWorker;
 const order: string[] = [];
 const attempts = new Map<string, number>();
 const behaviour = new Map<string, () => Promise<void>>();
+const outcomes = new Map<string, RenderJobOutcome>();
 
 function jobFor(url: string, lane: RenderJob['lane'] = 'sync-normal'): RenderJob {
   return renderJobFor(url, lane, { width: 10, fit: 'inside', format: 'png' });
@@ -53,7 +63,7 @@ beforeAll(async () => {
       order.push(job.url);
       attempts.set(job.url, (attempts.get(job.url) ?? 0) + 1);
       await behaviour.get(job.url)?.();
-      return { kind: 'done', renderMs: 1 };
+      return outcomes.get(job.url) ?? { kind: 'done', renderMs: 1 };
     },
   });
 });
@@ -127,6 +137,22 @@ describe('render worker', () => {
     expect(order.slice(start, start + 3)).toEqual(syncJobs.map((job) => job.url));
     expect(order.slice(start + 3).every((url) => url.includes('prefetch'))).toBe(true);
     expect(worker.stats().maxActive).toBe(1);
+  });
+
+  it('moves a rerouted job to the big lane under its id, and never re-adds it to the normal lane', async () => {
+    const job = jobFor('http://origin.test/giant.jpg');
+    outcomes.set(job.url, { kind: 'reroute', reason: 'budget' });
+    const jobId = await queues.ensureQueued(job);
+    while ((await queues.queue('big').getJobState(jobId)) !== 'waiting') await new Promise((resolve) => setTimeout(resolve, 20));
+    // The waiting server re-adds the job every few polls: it stays in the big lane, where it is.
+    for (let i = 0; i < 5; i++) await queues.ensureQueued(job);
+    await queues.queue('big').remove(jobId);
+    // Even once gone from both lanes, it is re-added to the big lane only.
+    await queues.ensureQueued(job);
+    expect(await queues.queue('big').getJobState(jobId)).toBe('waiting');
+    expect(await queues.queue('normal').getJobState(jobId)).toBe('unknown');
+    expect(attempts.get(job.url)).toBe(1);
+    await queues.queue('big').obliterate({ force: true });
   });
 
   it('rejects a payload that breaks the contract before it reaches Redis', async () => {

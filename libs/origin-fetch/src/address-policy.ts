@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
- * Which addresses an origin may resolve to (SSRF guard, RELIABILITY.md rows 3–8).
+ * Which addresses an origin may resolve to (SSRF guard: checked on every DNS answer and every redirect hop).
  *
  * Allowed: public unicast only — IPv4 whose ipaddr.js range is `unicast`; IPv6 whose range is
  * `unicast` *and* that lies in global unicast 2000::/3; NAT64 `64:ff9b::/96` only when the embedded

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import got, { type NormalizedOptions, type Options, type Response } from 'got';
+import { isHttpUrl } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { parseAllowList } from './address-policy';
 import { blockedAddress, isBlockedLiteral } from './check-literal-host';
@@ -8,13 +9,13 @@ import { describeOrigin } from './describe-origin';
 import { mapFetchError } from './map-fetch-error';
 import { mapOriginStatus } from './map-origin-status';
 import type { FetchedOriginal, FetchOriginOptions, OriginFetcher, OriginFetcherOptions } from './origin-fetcher-types';
-import { isHttpUrl, parseOriginUrl } from './parse-origin-url';
+import { parseOriginUrl } from './parse-origin-url';
 import { createVettedLookup } from './vetted-lookup';
 
 type GotLookup = NonNullable<Options['lookup']>;
 
 /**
- * The origin downloader (RELIABILITY.md rows 3–14): got 11 in stream mode with a vetted DNS lookup
+ * The origin downloader: got 11 in stream mode with a vetted DNS lookup
  * and IP-literal checks on every hop (SSRF), no retries (the queue retries), no decompression,
  * connect/response/total timeouts, and a byte cap enforced from Content-Length and while streaming.
  * Every failure is an ImageCloudError whose message names the origin by host and path only.

@@ -2,23 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
-import type { LaneSize } from '@image-cloud/contracts';
+import { type LaneSize, peerImageUrl } from '@image-cloud/contracts';
 import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
-import {
-  BatchTracker,
-  type JobEvent,
-  OriginReleases,
-  OriginSlots,
-  RedisLease,
-  createBlockingConnection,
-  redisKeys,
-  startFetchWorker,
-  startRenderWorker,
-  wrongEvictionPolicy,
-} from '@image-cloud/job-queue';
+import { type JobEvent, createBlockingConnection, parkedJobPromoter, startFetchWorker, startRenderWorker, wrongEvictionPolicy } from '@image-cloud/job-queue';
 import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
+import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
+import { BatchTracker } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 
@@ -87,18 +78,23 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const peers = config.peers.map((peer) => ({
     url: peer,
     source: {
-      fetch: (url: string, fetchOptions?: { signal?: AbortSignal }) =>
-        peerFetcher.fetch(`${peer.replace(/\/$/, '')}/get_image?url=${encodeURIComponent(url)}&only_send_if_local=true`, fetchOptions),
+      fetch: (url: string, fetchOptions?: { signal?: AbortSignal }) => peerFetcher.fetch(peerImageUrl(peer, url), fetchOptions),
     },
   }));
-  const originSlots = new OriginSlots(connection, prefix, { domains: config.domains, leaseMs: config.fetch.slotLeaseMs, backoffMs: config.fetch.backoffMs });
+  const parked = parkedJobPromoter(connection, prefix);
+  const originSlots = new OriginSlots(connection, prefix, {
+    domains: config.domains,
+    leaseMs: config.fetch.slotLeaseMs,
+    backoffMs: config.fetch.backoffMs,
+    wakeParked: (waiterId) => parked.promote(waiterId),
+  });
   const slotReleases = new OriginReleases(connection, releasesConnection, prefix);
   await slotReleases.start();
   // The lease on an original covers a sync job's wait for a download slot and the download itself.
   const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;
   const leases: DownloadLeases = {
-    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, redisKeys.downloadLock(prefix, originalKey), leaseTtlMs),
-    isHeld: (originalKey) => RedisLease.isHeld(connection, redisKeys.downloadLock(prefix, originalKey)),
+    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, originKeys.downloadLock(prefix, originalKey), leaseTtlMs),
+    isHeld: (originalKey) => RedisLease.isHeld(connection, originKeys.downloadLock(prefix, originalKey)),
   };
   const fetchPipeline = createFetchPipeline({
     storage,
@@ -184,7 +180,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
       if (!finished) await Promise.all([renderWorker.close(true), fetchWorker.close(true)]);
       await renderPool.close();
-      await originSlots.close();
+      await parked.close();
       await slotReleases.close();
       await connection.quit().catch(() => connection.disconnect());
       releasesConnection.disconnect();

@@ -1,8 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { ImageCloudError } from '@image-cloud/errors';
-import type { TenantRateLimiter } from '@image-cloud/job-queue';
 import type { Logger } from '@image-cloud/logger';
-import { SIGNATURE_PARAM, type Tenant, type TenantDirectory, verifySignedRequest } from '@image-cloud/tenant-auth';
+import { SIGNATURE_PARAM, type Tenant, type TenantDirectory, type TenantRateLimiter, verifySignedRequest } from '@image-cloud/tenant-auth';
 
 export interface AuthOptions {
   directory: TenantDirectory;

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
 
-/** DESIGN.md policy 5: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
+/** Policy 5, overload is answered early: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
 const MIN_ERROR_MAX_AGE_SECONDS = 60;
 
 export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number): void {
@@ -20,7 +20,7 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
   res.json(error.toBody());
 }
 
-/** Maps anything thrown in a route to DESIGN.md's JSON error; unknown errors are logged and answered 500. */
+/** Maps anything thrown in a route to the JSON error `{error, message}`; unknown errors are logged and answered 500. */
 export function errorHandler(logger: Logger, negativeCacheSeconds: number): ErrorRequestHandler {
   return (thrown, req, res, _next) => {
     let error: ImageCloudError;

@@ -21,7 +21,7 @@ function originalInfo(meta: OriginalMeta) {
   };
 }
 
-/** get_image, get_thumbnail, image_info and delete_image: the image endpoints of DESIGN.md. */
+/** get_image, get_thumbnail, image_info and delete_image: the image endpoints of the HTTP API. */
 export function imageRoutes(service: ImageService, config: AppConfig): Router {
   const router = Router();
   const maxAgeSeconds = config.server.imageMaxAgeSeconds;

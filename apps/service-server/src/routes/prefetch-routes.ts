@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
+import { batchIdSchema } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import type { PrefetchService } from '@image-cloud/image-service';
-import type { BatchTracker } from '@image-cloud/job-queue';
+import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 
 /** 200 000 URLs of a few hundred bytes each. */
 const MAX_BODY = '64mb';
@@ -20,7 +20,7 @@ export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker)
 
   router.get('/fire_and_forget/:batch', async (req, res) => {
     const batchId = String(req.params['batch']);
-    const progress = /^[A-Za-z0-9_-]{1,64}$/.test(batchId) ? await batches.progress(batchId) : null;
+    const progress = batchIdSchema.safeParse(batchId).success ? await batches.progress(batchId) : null;
     if (!progress) throw new ImageCloudError('not_found', `There is no batch "${batchId.slice(0, 64)}" (batches are kept for a week).`);
     const tenant = res.locals['tenant'] as string | undefined;
     if (tenant && progress.tenant && progress.tenant !== tenant) throw new ImageCloudError('forbidden', 'This batch belongs to another tenant.');

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defineRedisScript } from '@image-cloud/redis-scripts';
+import releaseLeaseLua from './commands/release-lease-1.lua';
 
-const RELEASE_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const releaseLease = defineRedisScript<number>('leaseRelease', 1, releaseLeaseLua);
 
 /**
  * A lease on a Redis key that expires by itself, so a worker killed while holding it blocks the
@@ -27,6 +29,6 @@ export class RedisLease {
   }
 
   async release(): Promise<void> {
-    await this.redis.eval(RELEASE_IF_OWNER, 1, this.key, this.token);
+    await releaseLease(this.redis, [this.key], [this.token]);
   }
 }

@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type ParkedJobPromoter, createBlockingConnection, parkedJobPromoter } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
-import { OriginSlots, type OriginSlot, type OriginSlotAttempt, createBlockingConnection, redisKeys } from '../src';
+import { OriginSlots, type OriginSlot, type OriginSlotAttempt, originKeys } from '../src';
 
 let prefix: string;
 let redis: Redis;
+let parked: ParkedJobPromoter;
 let slots: OriginSlots;
 // Each test has a domain of its own, so nothing one leaves behind changes another.
 const domains = {
@@ -15,6 +17,8 @@ const domains = {
   'line.test': 2,
   'prio.test': 2,
   'wake.test': 2,
+  'hand.test': 1,
+  'hand-rate.test': { maxParallel: 1, perSecond: 100 },
   'rate.test': { maxParallel: 10, perSecond: 10 },
   'reserve.test': { maxParallel: 10, perSecond: 10 },
   'rate-prio.test': { maxParallel: 10, perSecond: 10 },
@@ -31,11 +35,12 @@ const syncWaiter = (id: string) => ({ urgency: 'sync' as const, id });
 beforeAll(async () => {
   prefix = uniquePrefix('origin-slots');
   redis = createBlockingConnection(TEST_REDIS_URL, 'spec-origin-slots');
-  slots = new OriginSlots(redis, prefix, { domains, leaseMs: 600, backoffMs: 400 });
+  parked = parkedJobPromoter(redis, prefix);
+  slots = new OriginSlots(redis, prefix, { domains, leaseMs: 600, backoffMs: 400, wakeParked: (waiterId) => parked.promote(waiterId) });
 });
 
 afterAll(async () => {
-  await slots.close();
+  await parked.close();
   redis.disconnect();
   await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
 });
@@ -71,7 +76,7 @@ describe('OriginSlots (real Redis)', () => {
 
   it('frees the slot of a holder that died (stopped renewing) once its lease runs out, and not before', async () => {
     const otherProcess = createBlockingConnection(TEST_REDIS_URL, 'spec-origin-slots-dying');
-    const dying = new OriginSlots(otherProcess, prefix, { domains, leaseMs: 600, backoffMs: 400 });
+    const dying = new OriginSlots(otherProcess, prefix, { domains, leaseMs: 600, backoffMs: 400, wakeParked: async () => 'gone' });
     taken(await dying.tryAcquire('http://dead.test/1', syncWaiter('d1')));
     taken(await dying.tryAcquire('http://dead.test/2', syncWaiter('d2')));
     taken(await dying.tryAcquire('http://dead.test/3', syncWaiter('d3')));
@@ -124,12 +129,30 @@ describe('OriginSlots (real Redis)', () => {
     expect(third).toBeGreaterThan(1_500);
 
     // A download that got its answer ends the run: the next busy answer backs off from the start.
-    await redis.del(redisKeys.originBackoff(prefix, 'plain.test'));
+    await redis.del(originKeys.backoff(prefix, 'plain.test'));
     const answered = taken(await slots.tryAcquire('http://plain.test/2', asyncWaiter('normal:answered')));
     await answered.release(true);
     const fresh = taken(await slots.tryAcquire('http://plain.test/3', asyncWaiter('normal:fresh')));
     expect(await fresh.backOff()).toBeLessThanOrEqual(400);
     await fresh.release();
+  });
+
+  it('hands a slot over to another download of the process, unless a sync waiter is owed it or the domain has a rate', async () => {
+    const slot = taken(await slots.tryAcquire('http://hand.test/1', asyncWaiter('fetch:hand-1')));
+    expect(await slot.handOver()).toBe(true);
+    // Still held: the domain stays saturated for everybody else.
+    expect((await slots.tryAcquire('http://hand.test/2', asyncWaiter('fetch:hand-2'))).slot).toBeUndefined();
+    expect((await slots.tryAcquire('http://hand.test/3', syncWaiter('hand-sync'))).slot).toBeUndefined();
+    // A sync waiter is polling now: the slot goes back to the cluster, and to it.
+    expect(await slot.handOver()).toBe(false);
+    await slot.release(true);
+    const forSync = taken(await slots.tryAcquire('http://hand.test/3', syncWaiter('hand-sync')));
+    await forSync.release(true);
+    await redis.del(originKeys.asyncWaiters(prefix, 'hand.test'));
+
+    const rated = taken(await slots.tryAcquire('http://hand-rate.test/1', asyncWaiter('fetch:rated')));
+    expect(await rated.handOver()).toBe(false);
+    await rated.release(true);
   });
 
   it('wakes the oldest parked job of the domain when a slot is released, skipping jobs that are gone', async () => {
@@ -181,7 +204,7 @@ describe('OriginSlots (real Redis)', () => {
       const waits = refused.map((attempt) => (attempt.slot ? -1 : attempt.reason === 'rate' ? attempt.waitMs : -2));
       waits.forEach((wait, i) => expect(wait).toBeGreaterThan(i === 0 ? 0 : waits[i - 1]!));
       // The reserved start times (kept in Redis) are exactly one interval apart.
-      const reserved = await redis.hmget(redisKeys.originReservations(prefix, 'reserve.test'), 'normal:r1', 'normal:r2', 'normal:r3', 'normal:r4');
+      const reserved = await redis.hmget(originKeys.reservations(prefix, 'reserve.test'), 'normal:r1', 'normal:r2', 'normal:r3', 'normal:r4');
       const times = reserved.map(Number);
       expect(times.slice(1).map((time, i) => time - times[i]!)).toEqual([100, 100, 100]);
       // Asking again early changes nothing: the same reserved time, not a place at the back.

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { redisKeys } from './redis-keys';
+import { originKeys } from './redis-keys';
 
 /**
  * Wake-ups for downloads waiting for a slot of a domain: whoever frees a slot announces its pool
@@ -23,13 +23,13 @@ export class OriginReleases {
     if (this.started) return;
     this.started = true;
     this.subscriber.on('message', (channel: string, pool: string) => {
-      if (channel === redisKeys.originReleases(this.prefix)) this.local.emit(pool);
+      if (channel === originKeys.releases(this.prefix)) this.local.emit(pool);
     });
-    await this.subscriber.subscribe(redisKeys.originReleases(this.prefix));
+    await this.subscriber.subscribe(originKeys.releases(this.prefix));
   }
 
   async announce(pool: string): Promise<void> {
-    await this.publisher.publish(redisKeys.originReleases(this.prefix), pool);
+    await this.publisher.publish(originKeys.releases(this.prefix), pool);
   }
 
   next(pool: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { type FetchJob, fetchJobFor, fetchJobIdOf } from '@image-cloud/contracts';
+import { type BatchReceipt, type FetchJob, fetchJobFor, fetchJobIdOf, validateOriginUrl } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import { type BatchTracker, type FetchQueue, orUnavailable } from '@image-cloud/job-queue';
+import { type FetchQueue, orUnavailable } from '@image-cloud/job-queue';
 import type { ImageStorage } from '@image-cloud/storage';
-import { validateOriginUrl } from './query-params';
+import type { BatchTracker } from './batch-tracker';
 
 /** Most URLs one fire_and_forget request may carry. */
 export const MAX_BATCH_URLS = 200_000;
@@ -13,21 +13,6 @@ const CHUNK = 1_000;
 /** Rejections listed one by one in the answer; beyond that only counted. */
 const MAX_LISTED_REJECTIONS = 1_000;
 
-export interface Rejection {
-  index: number;
-  url: string;
-  reason: string;
-}
-
-export interface BatchReceipt {
-  batchId: string;
-  total: number;
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-  rejections: Rejection[];
-}
-
 function shorten(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
@@ -35,7 +20,7 @@ function shorten(value: unknown): string {
 
 /**
  * fire_and_forget: validates every URL, drops duplicates (within the batch, already cached, already
- * queued), and enqueues the rest in bulk to the async lane under a batch whose progress the
+ * queued), and enqueues the rest in bulk to the fetch stage as prefetches under a batch whose progress the
  * workers keep. Works through the list in chunks, yielding between them.
  */
 export class PrefetchService {

@@ -1,26 +1,12 @@
 import type { Redis } from 'ioredis';
-import { redisKeys } from './redis-keys';
+import type { BatchCounts, BatchProgress } from '@image-cloud/contracts';
+import type { FinalOutcome } from '@image-cloud/job-queue';
 
 /** Batches are kept a week after their last change. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
 
-export interface BatchCounts {
-  total: number;
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-}
-
-export interface BatchProgress extends BatchCounts {
-  batchId: string;
-  tenant: string | null;
-  createdAt: string;
-  done: number;
-  /** Final failures by error code. */
-  failed: Record<string, number>;
-  pending: number;
-  complete: boolean;
-}
+/** A batch's hash, beside BullMQ's keys under the same prefix. */
+const batchKey = (prefix: string, batchId: string) => `${prefix}:batch:${batchId}`;
 
 /** Progress of fire_and_forget batches, in one Redis hash per batch, updated by the workers. */
 export class BatchTracker {
@@ -30,7 +16,7 @@ export class BatchTracker {
   ) {}
 
   async create(batchId: string, tenant: string | null, counts: BatchCounts): Promise<void> {
-    const key = redisKeys.batch(this.prefix, batchId);
+    const key = batchKey(this.prefix, batchId);
     await this.redis
       .multi()
       .hset(key, { ...counts, done: 0, tenant: tenant ?? '', createdAt: new Date().toISOString() })
@@ -41,12 +27,12 @@ export class BatchTracker {
   /** Updates the submission counts as chunks of the batch are enqueued (workers' counts stay). */
   async setCounts(batchId: string, counts: BatchCounts): Promise<void> {
     const { total, accepted, duplicate, rejected } = counts;
-    await this.redis.hset(redisKeys.batch(this.prefix, batchId), { total, accepted, duplicate, rejected });
+    await this.redis.hset(batchKey(this.prefix, batchId), { total, accepted, duplicate, rejected });
   }
 
   /** Worker side: one prefetch of the batch ended for good (done, or failed with `code`). */
-  async finished(batchId: string, outcome: { ok: true } | { ok: false; code: string }): Promise<void> {
-    const key = redisKeys.batch(this.prefix, batchId);
+  async finished(batchId: string, outcome: FinalOutcome): Promise<void> {
+    const key = batchKey(this.prefix, batchId);
     await this.redis
       .multi()
       .hincrby(key, outcome.ok ? 'done' : `failed:${outcome.code}`, 1)
@@ -55,7 +41,7 @@ export class BatchTracker {
   }
 
   async progress(batchId: string): Promise<BatchProgress | null> {
-    const fields = await this.redis.hgetall(redisKeys.batch(this.prefix, batchId));
+    const fields = await this.redis.hgetall(batchKey(this.prefix, batchId));
     if (!fields['createdAt']) return null;
     const number = (name: string) => Number(fields[name] ?? 0);
     const failed: Record<string, number> = {};

@@ -1,0 +1,40 @@
+import { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { FETCH_QUEUE_NAME } from '@image-cloud/contracts';
+import { createQueue } from './render-queues';
+
+const FETCH_WAITER_PREFIX = 'fetch:';
+
+/** Id a fetch job waits for a download slot under, so a released slot can wake it: `fetch:<job id>`. */
+export function originWaiterId(jobId: string): string {
+  return `${FETCH_WAITER_PREFIX}${jobId}`;
+}
+
+/** Promotes prefetches parked as delayed jobs (OriginSlots' `wakeParked`). */
+export interface ParkedJobPromoter {
+  /**
+   * Moves the job an originWaiterId names back to its queue: `woken` when it did, `active` when it
+   * is running (caught between being refused a slot and being parked, or waiting in line), `gone`
+   * when it is gone or already back in its queue.
+   */
+  promote(waiterId: string): Promise<'woken' | 'gone' | 'active'>;
+  close(): Promise<void>;
+}
+
+export function parkedJobPromoter(connection: Redis, prefix: string): ParkedJobPromoter {
+  const queue = createQueue(FETCH_QUEUE_NAME, connection, prefix);
+  return {
+    async promote(waiterId) {
+      if (!waiterId.startsWith(FETCH_WAITER_PREFIX)) return 'gone';
+      const job = await Job.fromId(queue, waiterId.slice(FETCH_WAITER_PREFIX.length));
+      if (!job) return 'gone';
+      try {
+        await job.promote();
+        return 'woken';
+      } catch {
+        return (await job.getState()) === 'active' ? 'active' : 'gone';
+      }
+    },
+    close: () => queue.close(),
+  };
+}

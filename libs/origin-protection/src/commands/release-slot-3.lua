@@ -1,0 +1,21 @@
+--[[
+  Frees a download slot; an answer from the origin ends a run of busy (429/503) answers.
+
+  KEYS[1] slots: sorted set of slot tokens, scored by lease expiry
+  KEYS[2] sync waiters: sorted set of polling sync jobs, scored by expiry
+  KEYS[3] strikes: busy answers in a row
+
+  ARGV[1] token of the slot
+  ARGV[2] cap: slots of the pool
+  ARGV[3] '1' when the origin answered, else '0'
+
+  Returns how many parked prefetches to wake: one per free slot, none while a sync waiter is
+  polling (it takes the slot itself).
+]]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+return math.max(0, tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2]))

@@ -1,0 +1,15 @@
+export {
+  OriginSlots,
+  type OriginSlotsOptions,
+  type ParkedWake,
+  type OriginSlot,
+  type OriginSlotAttempt,
+  type OriginPool,
+  type PoolLimit,
+  type DomainLimit,
+  type DomainLimits,
+  originPoolOf,
+} from './origin-slots';
+export { RedisLease } from './redis-lease';
+export { OriginReleases } from './origin-releases';
+export { originKeys } from './redis-keys';

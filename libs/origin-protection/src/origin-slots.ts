@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { LaneUrgency } from '@image-cloud/contracts';
+import { defineRedisScript } from '@image-cloud/redis-scripts';
+import acquireSlotLua from './commands/acquire-slot-6.lua';
+import backOffLua from './commands/back-off-2.lua';
+import handOverSlotLua from './commands/hand-over-slot-3.lua';
+import releaseSlotLua from './commands/release-slot-3.lua';
+import renewSlotLua from './commands/renew-slot-1.lua';
+import { originKeys } from './redis-keys';
+
+/** How many downloads of a pool may run at once, and optionally how many may start per second. */
+export interface PoolLimit {
+  cap: number;
+  perSecond?: number;
+}
+
+/** The pool of download slots a URL counts against, and its limits. */
+export interface OriginPool extends PoolLimit {
+  pool: string;
+}
+
+/** One entry of `domains` in CONFIG: max parallel downloads (max_downloads.json), or that and a rate. */
+export type DomainLimit = number | { readonly maxParallel: number; readonly perSecond?: number };
+
+/** `domains` from CONFIG, `default` for every domain not listed. */
+export type DomainLimits = Readonly<Record<string, DomainLimit>> & { readonly default: DomainLimit };
+
+function poolLimitOf(limit: DomainLimit): PoolLimit {
+  if (typeof limit === 'number') return { cap: limit };
+  return limit.perSecond === undefined ? { cap: limit.maxParallel } : { cap: limit.maxParallel, perSecond: limit.perSecond };
+}
+
+function normalizeHost(host: string): string {
+  return host.toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * The pool a URL's host belongs to: the host itself or its closest listed parent domain (so
+ * `{"shop.de": 2}` covers img1.shop.de and img2.shop.de together), else the host alone with the
+ * default cap.
+ */
+export function originPoolOf(url: string, limits: ReadonlyMap<string, PoolLimit>, defaultLimit: PoolLimit): OriginPool {
+  const host = normalizeHost(new URL(url).hostname);
+  const isAddress = host.startsWith('[') || /^[\d.]+$/.test(host);
+  const labels = isAddress ? [host] : host.split('.');
+  // Parent domains down to the second level; a bare TLD is never a pool.
+  for (let i = 0; i === 0 || i < labels.length - 1; i++) {
+    const candidate = labels.slice(i).join('.');
+    const limit = limits.get(candidate);
+    if (limit !== undefined) return { pool: candidate, ...limit };
+  }
+  return { pool: host, ...defaultLimit };
+}
+
+export type OriginSlotAttempt =
+  | { slot: OriginSlot }
+  | { slot?: undefined; reason: 'saturated' | 'backoff' | 'rate'; waitMs: number; pool: string; cap: number; perSecond?: number };
+
+/** A held download slot; released when the download ends, renewed while it runs. */
+export interface OriginSlot {
+  readonly pool: string;
+  /**
+   * After a successful download, keeps the slot for another download of the same domain in this
+   * process instead of releasing it: true when it may (no sync waiter anywhere is owed it, no rate
+   * to respect); the lease stays renewed with this object. On false the caller releases it.
+   */
+  handOver(): Promise<boolean>;
+  /** Frees the slot; `originAnswered` ends a run of 429/503 answers, so the next back-off starts short again. */
+  release(originAnswered?: boolean): Promise<void>;
+  /** The origin answered 429/503: no downloads from its domain for a while. Resolves to the back-off in ms. */
+  backOff(retryAfterSeconds?: number): Promise<number>;
+}
+
+export interface OriginSlotsOptions {
+  domains: DomainLimits;
+  /** Lease of a slot; renewed every third of it while the download runs, so a dead worker's slot frees itself. */
+  leaseMs: number;
+  /** Back-off after a 429/503 without Retry-After; doubles with each further one, up to MAX_BACKOFF_MS. */
+  backoffMs: number;
+  /**
+   * Moves the parked job a waiter id names back to its queue, when a released slot is free for it:
+   * `woken` when it did, `gone` when the job is gone or already back in its queue (forgotten),
+   * `active` when the job is running, caught between being refused a slot and being parked (put
+   * back in line, so a later release wakes it).
+   */
+  wakeParked: (waiterId: string) => Promise<ParkedWake>;
+}
+
+export type ParkedWake = 'woken' | 'gone' | 'active';
+
+const MAX_BACKOFF_MS = 300_000;
+/** A sync waiter that stops polling for this long no longer holds async jobs back. */
+const SYNC_WAITER_TTL_MS = 2_000;
+/** The line of parked prefetches of a domain nobody touched for a day is forgotten. */
+const WAITERS_TTL_MS = 86_400_000;
+
+/** The scripts, KEYS, ARGV and replies described at the top of each file in ./commands. */
+const acquireSlot = defineRedisScript<[number, number, string]>('originAcquireSlot', 6, acquireSlotLua);
+const renewSlot = defineRedisScript<number>('originRenewSlot', 1, renewSlotLua);
+const releaseSlot = defineRedisScript<number>('originReleaseSlot', 3, releaseSlotLua);
+const backOff = defineRedisScript<number>('originBackOff', 2, backOffLua);
+const handOverSlot = defineRedisScript<number>('originHandOverSlot', 3, handOverSlotLua);
+
+/** Most stale entries (jobs gone, or already back in their queue) one release skips looking for a parked job to wake. */
+const MAX_STALE_WAITERS_PER_RELEASE = 10;
+
+/**
+ * Per-domain caps on parallel downloads, shared by every worker through Redis. A slot is a lease
+ * that expires unless renewed, so a worker killed mid-download frees its slot within `leaseMs`.
+ * A prefetch that finds its domain saturated is told how long to wait (the worker parks it as a
+ * delayed job); the release of a slot wakes the oldest parked job of that domain at once, and the
+ * returned delay is only the fallback for a lost wake-up.
+ */
+export class OriginSlots {
+  private readonly limits: Map<string, PoolLimit>;
+  private readonly defaultLimit: PoolLimit;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly options: OriginSlotsOptions,
+  ) {
+    const listed = Object.entries(options.domains).filter(([domain]) => domain !== 'default');
+    this.limits = new Map(listed.map(([domain, limit]) => [normalizeHost(domain), poolLimitOf(limit)]));
+    this.defaultLimit = poolLimitOf(options.domains.default);
+  }
+
+  poolOf(url: string): OriginPool {
+    return originPoolOf(url, this.limits, this.defaultLimit);
+  }
+
+  /** Takes a slot of the URL's pool, or says why not and how long to wait. `waiter.id` names the job for its wake-up. */
+  async tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string }): Promise<OriginSlotAttempt> {
+    const { pool, cap, perSecond } = this.poolOf(url);
+    const keys = this.keysOf(pool);
+    const token = randomUUID();
+    const intervalMs = perSecond === undefined ? 0 : Math.ceil(1000 / perSecond);
+    const [taken, amount, reason] = await acquireSlot(
+      this.redis,
+      [keys.slots, keys.backoff, keys.syncWaiters, keys.asyncWaiters, keys.rate, keys.reservations],
+      [cap, token, this.options.leaseMs, waiter.urgency, waiter.id, intervalMs, SYNC_WAITER_TTL_MS, WAITERS_TTL_MS],
+    );
+    if (taken === 1) return { slot: this.heldSlot(pool, cap, token, perSecond !== undefined) };
+    const limits = { pool, cap, ...(perSecond === undefined ? {} : { perSecond }) };
+    if (reason === 'backoff' || reason === 'rate') return { reason, waitMs: Number(amount), ...limits };
+    return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount)), ...limits };
+  }
+
+  private keysOf(pool: string) {
+    return {
+      slots: originKeys.slots(this.prefix, pool),
+      backoff: originKeys.backoff(this.prefix, pool),
+      strikes: originKeys.strikes(this.prefix, pool),
+      syncWaiters: originKeys.syncWaiters(this.prefix, pool),
+      asyncWaiters: originKeys.asyncWaiters(this.prefix, pool),
+      rate: originKeys.rate(this.prefix, pool),
+      reservations: originKeys.reservations(this.prefix, pool),
+    };
+  }
+
+  private heldSlot(pool: string, cap: number, token: string, rated: boolean): OriginSlot {
+    const keys = this.keysOf(pool);
+    const { leaseMs } = this.options;
+    const renewal = setInterval(() => {
+      renewSlot(this.redis, [keys.slots], [token, leaseMs]).catch(() => undefined);
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    renewal.unref();
+    let released = false;
+    return {
+      pool,
+      // A rated domain's starts are spaced by the acquire script, so its slots are never handed over.
+      handOver: async () =>
+        !released && !rated && Number(await handOverSlot(this.redis, [keys.slots, keys.syncWaiters, keys.strikes], [token, leaseMs])) === 1,
+      release: async (originAnswered = false) => {
+        if (released) return;
+        released = true;
+        clearInterval(renewal);
+        const free = Number(await releaseSlot(this.redis, [keys.slots, keys.syncWaiters, keys.strikes], [token, cap, originAnswered ? '1' : '0']));
+        let woken = 0;
+        let stale = 0;
+        while (woken < free && stale < MAX_STALE_WAITERS_PER_RELEASE) {
+          const [waiter, arrival] = await this.redis.zpopmin(keys.asyncWaiters);
+          if (waiter === undefined || arrival === undefined) break;
+          if (await this.wake(keys.asyncWaiters, waiter, arrival)) woken++;
+          else stale++;
+        }
+      },
+      backOff: async (retryAfterSeconds) => {
+        const requestedMs = retryAfterSeconds === undefined ? 0 : Math.max(1_000, retryAfterSeconds * 1_000);
+        return Number(await backOff(this.redis, [keys.backoff, keys.strikes], [requestedMs, this.options.backoffMs, MAX_BACKOFF_MS]));
+      },
+    };
+  }
+
+  /** Wakes a parked job; true when it did. A job still running is put back in line for a later release. */
+  private async wake(waitersKey: string, waiter: string, arrival: string): Promise<boolean> {
+    const wake = await this.options.wakeParked(waiter);
+    if (wake === 'active') await this.redis.zadd(waitersKey, 'NX', arrival, waiter);
+    return wake === 'woken';
+  }
+}
+
+/**
+ * How long a refused prefetch stays parked if no release wakes it (say its slot's holder died):
+ * later in line, longer, so a long line re-checks at a bounded rate. Jittered against herds.
+ */
+function fallbackDelayMs(rank: number): number {
+  const base = Math.min(60_000, 1_000 + rank * 50);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}

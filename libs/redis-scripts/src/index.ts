@@ -1,0 +1,1 @@
+export { defineRedisScript, type RedisScript, type ScriptArgument } from './redis-script';
