@@ -68,6 +68,9 @@ describe('npm start (the launcher)', () => {
     launcher.stderr!.on('data', (chunk) => (output += chunk));
 
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, 20_000);
+    // Misses are answered 503 (no live worker) until the workers have announced themselves.
+    const until = Date.now() + 20_000;
+    while ((output.match(/"msg":"image worker started"/g)?.length ?? 0) < 3 && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
     const url = encodeURIComponent(origin.url('/bytes/photo.jpg'));
     const response = await fetch(`http://127.0.0.1:${port}/get_image?url=${url}&resize_width=200&resize_height=200`);
     expect(response.status).toBe(200);
@@ -75,8 +78,6 @@ describe('npm start (the launcher)', () => {
     expect([decoded.format, decoded.width, decoded.height]).toEqual(['jpeg', 200, 150]);
 
     expect(output).toMatch(/2 normal-lane worker\(s\)/);
-    const until = Date.now() + 20_000;
-    while ((output.match(/"msg":"image worker started"/g)?.length ?? 0) < 3 && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
     expect(output.match(/"msg":"image worker started"/g)?.length).toBe(3);
 
     // Policy 1 on the real processes: each normal-lane worker pinned to a core of its own, with a
