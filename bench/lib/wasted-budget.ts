@@ -5,7 +5,7 @@ import { startCluster } from './cluster';
 import { percentile } from './load';
 import { printTable } from './table';
 import { makeTexturedAnimation } from './textured-animation';
-import { type FinishedJob, parseFinishedJob, summarizeReroutes } from './worker-log';
+import { type FinishedJob, describeRun, parseFinishedJob, summarizeReroutes } from './worker-log';
 
 /** One GET, its whole body read: status, X-Lane and milliseconds. */
 async function timedGet(url: string): Promise<{ ms: number; status: number; lane: string }> {
@@ -54,14 +54,17 @@ export async function wastedBudget(options: { gifVariants: number; smallPerGif: 
     const smallMs: number[] = [];
     const rows: Array<Array<string | number>> = [];
     const burnsByFormat: Record<string, number> = {};
+    let bigWithoutBurn = 0;
     for (let i = 0; i < options.gifVariants; i++) {
       for (let j = 0; j < options.smallPerGif; j++) smallMs.push((await timedGet(get(`/bytes/small.jpg?gif=${i}&j=${j}`, 'resize_width=200&resize_height=200'))).ms);
       const { format, width } = gifVariant(i);
       const seen = jobs.length;
       const gif = await timedGet(get('/bytes/anim.gif', `resize_width=${width}&format_when_resize=${format}`));
       await sleep(200); // the last log lines of this request
-      const { burns, early } = summarizeReroutes(jobs.slice(seen));
+      const window = jobs.slice(seen);
+      const { burns } = summarizeReroutes(window);
       burnsByFormat[format] = (burnsByFormat[format] ?? 0) + burns.length;
+      if (gif.lane === 'big' && burns.length === 0) bigWithoutBurn++;
       rows.push([
         i + 1,
         `${format} ${width} px`,
@@ -70,25 +73,29 @@ export async function wastedBudget(options: { gifVariants: number; smallPerGif: 
         gif.ms,
         burns.length,
         burns.reduce((sum, job) => sum + job.durationMs, 0),
-        early.map((job) => job.reason ?? '?').join(' ') || '-',
+        window
+          .filter((job) => job.stage !== 'fetch')
+          .map(describeRun)
+          .join(' ') || '-',
       ]);
     }
     const all = summarizeReroutes(jobs);
     const burntSeconds = all.burns.reduce((sum, job) => sum + job.durationMs, 0) / 1000;
     printTable(
       `Wasted budget: ${options.gifVariants} new variants of a 420×420×100-frame animated GIF, one request at a time, ${options.smallPerGif} small misses before each`,
-      ['#', 'variant', 'status', 'X-Lane', 'latency ms', 'budget burns', 'normal-lane ms burnt', 'early reroutes (reason)'],
+      ['#', 'variant', 'status', 'X-Lane', 'latency ms', 'budget burns', 'normal-lane ms burnt', 'render runs seen in the worker log'],
       rows,
     );
     printTable(
       'Normal-lane core time spent on jobs that ended in the big lane (worker "job finished" log lines)',
-      ['GIF variants', 'budget burns', 'seconds burnt', 'header/predicted reroutes', 'burns per format', 'reroute reasons seen', 'small misses', 'small p50 ms', 'small p99 ms'],
+      ['GIF variants', 'budget burns', 'seconds burnt', 'header/predicted reroutes', 'served by big lane without a burn', 'burns per format', 'reroute reasons seen', 'small misses', 'small p50 ms', 'small p99 ms'],
       [
         [
           options.gifVariants,
           all.burns.length,
           burntSeconds,
           all.early.length,
+          bigWithoutBurn,
           JSON.stringify(burnsByFormat),
           JSON.stringify(all.reasons),
           smallMs.length,

@@ -4,6 +4,8 @@
  * worker's insides look like.
  */
 export interface FinishedJob {
+  /** `fetch` or `render` where the worker says (a fetch stage of its own); absent otherwise. */
+  stage?: string;
   /** e.g. `sync-normal`, `async-big`. */
   lane: string;
   outcome: string;
@@ -19,6 +21,7 @@ export function parseFinishedJob(line: string): FinishedJob | null {
     const entry = JSON.parse(line) as Record<string, unknown>;
     if (entry['msg'] !== 'job finished' || typeof entry['lane'] !== 'string') return null;
     return {
+      ...(typeof entry['stage'] === 'string' ? { stage: entry['stage'] } : {}),
       lane: entry['lane'],
       outcome: String(entry['outcome']),
       durationMs: Number(entry['durationMs']),
@@ -27,6 +30,11 @@ export function parseFinishedJob(line: string): FinishedJob | null {
   } catch {
     return null;
   }
+}
+
+/** `sync-normal:rerouted(budget)`: a job's run as one short word, for tables. */
+export function describeRun(job: FinishedJob): string {
+  return `${job.lane}:${job.outcome}${job.outcome === 'rerouted' && job.reason ? `(${job.reason})` : ''}`;
 }
 
 /** A normal-lane run that ended in the big lane after burning at least this long counts as a budget burn. */
@@ -46,7 +54,7 @@ export interface RerouteSummary {
  * anything that is not `header` and burnt ≥ 1 s of a normal-lane core counts as a budget burn.
  */
 export function summarizeReroutes(jobs: FinishedJob[]): RerouteSummary {
-  const rerouted = jobs.filter((job) => job.lane.endsWith('normal') && job.outcome === 'rerouted');
+  const rerouted = jobs.filter((job) => job.stage !== 'fetch' && job.lane.endsWith('normal') && job.outcome === 'rerouted');
   const isBurn = (job: FinishedJob) => job.reason !== 'header' && job.durationMs >= BURN_MS;
   const reasons: Record<string, number> = {};
   for (const job of rerouted) reasons[job.reason ?? '(none)'] = (reasons[job.reason ?? '(none)'] ?? 0) + 1;
