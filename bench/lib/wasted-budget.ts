@@ -19,6 +19,17 @@ async function timedGet(url: string): Promise<{ ms: number; status: number; lane
   }
 }
 
+/** `a a a b` → `a ×3 b`. */
+function runLengths(words: string[]): string {
+  const runs: Array<{ word: string; count: number }> = [];
+  for (const word of words) {
+    const last = runs[runs.length - 1];
+    if (last?.word === word) last.count++;
+    else runs.push({ word, count: 1 });
+  }
+  return runs.map(({ word, count }) => (count > 1 ? `${word} ×${count}` : word)).join(' ');
+}
+
 /** A GIF variant's output format and width: formats alternate, and each variant of a format is new. */
 function gifVariant(i: number): { format: 'webp' | 'gif'; width: number } {
   const nth = Math.floor(i / 2);
@@ -73,10 +84,7 @@ export async function wastedBudget(options: { gifVariants: number; smallPerGif: 
         gif.ms,
         burns.length,
         burns.reduce((sum, job) => sum + job.durationMs, 0),
-        window
-          .filter((job) => job.stage !== 'fetch')
-          .map(describeRun)
-          .join(' ') || '-',
+        runLengths(window.filter((job) => job.stage !== 'fetch').map(describeRun)) || '-',
       ]);
     }
     const all = summarizeReroutes(jobs);
