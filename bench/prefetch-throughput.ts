@@ -17,6 +17,8 @@ import { runBenchmark } from './lib/run-benchmark';
  * a plain client that keeps exactly `cap` downloads open at once. Also the most downloads each
  * origin ever saw at once, which must not exceed its cap.
  * Usage: npm run bench -- prefetch-throughput [urlsPerDomain=2000]
+ * Knobs: BENCH_FETCH_CONCURRENCY (fetch slots per worker process, default 16); BENCH_UNCAPPED=1
+ * lifts the caps (every domain 100), which measures the fetch stage's own cost per URL.
  */
 
 interface Domain {
@@ -47,8 +49,8 @@ async function main(): Promise<void> {
     name: 'prefetch',
     config: {
       allowPrivateOrigins: ['127.0.0.0/8'],
-      domains: { default: 3, '127.0.0.2': 2, '127.0.0.3': 5 },
-      worker: { concurrency: 8 },
+      domains: process.env['BENCH_UNCAPPED'] ? { default: 100 } : { default: 3, '127.0.0.2': 2, '127.0.0.3': 5 },
+      fetch: { concurrency: Number(process.env['BENCH_FETCH_CONCURRENCY'] ?? 16) },
     },
     bigWorkers: 0,
   });

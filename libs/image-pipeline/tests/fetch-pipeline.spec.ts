@@ -34,6 +34,7 @@ function memorySlots(cap: number): OriginSlots & { inUse: () => number; taken: (
   return {
     inUse: () => inUse,
     taken: () => taken,
+    poolOf: (url) => ({ pool: new URL(url).hostname, cap }),
     tryAcquire: async (url): Promise<OriginSlotAttempt> => {
       const pool = new URL(url).hostname;
       if (inUse >= cap) return { reason: 'saturated', waitMs: 1_000, pool, cap };

@@ -53,7 +53,8 @@ export async function startFetchWorker(options: FetchWorkerOptions): Promise<Run
       case 'done':
         emit({ outcome: 'ok' });
         await options.onFinal?.(payload, { ok: true });
-        await publishOutcome(connection, prefix, { jobId, ok: true });
+        // Only sync fetches have waiters listening for their id; a prefetch's progress is its batch.
+        if (payload.urgency === 'sync') await publishOutcome(connection, prefix, { jobId, ok: true });
         return;
       case 'park':
         emit({ outcome: 'parked' });

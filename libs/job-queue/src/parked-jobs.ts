@@ -1,6 +1,6 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { FETCH_QUEUE_NAME } from '@image-cloud/contracts';
+import { FETCH_JOB_NAME, FETCH_QUEUE_NAME } from '@image-cloud/contracts';
 import { createQueue } from './render-queues';
 
 const FETCH_WAITER_PREFIX = 'fetch:';
@@ -26,13 +26,13 @@ export function parkedJobPromoter(connection: Redis, prefix: string): ParkedJobP
   return {
     async promote(waiterId) {
       if (!waiterId.startsWith(FETCH_WAITER_PREFIX)) return 'gone';
-      const job = await Job.fromId(queue, waiterId.slice(FETCH_WAITER_PREFIX.length));
-      if (!job) return 'gone';
+      // Promoting needs only the id; the job's data is never read.
+      const jobId = waiterId.slice(FETCH_WAITER_PREFIX.length);
       try {
-        await job.promote();
+        await new Job(queue, FETCH_JOB_NAME, {}, {}, jobId).promote();
         return 'woken';
       } catch {
-        return (await job.getState()) === 'active' ? 'active' : 'gone';
+        return (await queue.getJobState(jobId)) === 'active' ? 'active' : 'gone';
       }
     },
     close: () => queue.close(),

@@ -4,6 +4,7 @@ export {
   type ParkedWake,
   type OriginSlot,
   type OriginSlotAttempt,
+  type SlotWaiter,
   type OriginPool,
   type PoolLimit,
   type DomainLimit,

@@ -53,6 +53,13 @@ export function originPoolOf(url: string, limits: ReadonlyMap<string, PoolLimit>
   return { pool: host, ...defaultLimit };
 }
 
+/** Who asks for a slot: its urgency, the id a wake-up names it by, and whether a refused prefetch parks. @defaultValue parks: true */
+export interface SlotWaiter {
+  urgency: LaneUrgency;
+  id: string;
+  parks?: boolean;
+}
+
 export type OriginSlotAttempt =
   | { slot: OriginSlot }
   | { slot?: undefined; reason: 'saturated' | 'backoff' | 'rate'; waitMs: number; pool: string; cap: number; perSecond?: number };
@@ -130,8 +137,12 @@ export class OriginSlots {
     return originPoolOf(url, this.limits, this.defaultLimit);
   }
 
-  /** Takes a slot of the URL's pool, or says why not and how long to wait. `waiter.id` names the job for its wake-up. */
-  async tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string }): Promise<OriginSlotAttempt> {
+  /**
+   * Takes a slot of the URL's pool, or says why not and how long to wait. `waiter.id` names the
+   * job for its wake-up; a refused prefetch joins the pool's line of parked jobs unless
+   * `waiter.parks` is false (it waits in its own process's line instead).
+   */
+  async tryAcquire(url: string, waiter: SlotWaiter): Promise<OriginSlotAttempt> {
     const { pool, cap, perSecond } = this.poolOf(url);
     const keys = this.keysOf(pool);
     const token = randomUUID();
@@ -139,7 +150,7 @@ export class OriginSlots {
     const [taken, amount, reason] = await acquireSlot(
       this.redis,
       [keys.slots, keys.backoff, keys.syncWaiters, keys.asyncWaiters, keys.rate, keys.reservations],
-      [cap, token, this.options.leaseMs, waiter.urgency, waiter.id, intervalMs, SYNC_WAITER_TTL_MS, WAITERS_TTL_MS],
+      [cap, token, this.options.leaseMs, waiter.urgency, waiter.id, intervalMs, SYNC_WAITER_TTL_MS, WAITERS_TTL_MS, waiter.parks === false ? '0' : '1'],
     );
     if (taken === 1) return { slot: this.heldSlot(pool, cap, token, perSecond !== undefined) };
     const limits = { pool, cap, ...(perSecond === undefined ? {} : { perSecond }) };
@@ -177,14 +188,7 @@ export class OriginSlots {
         released = true;
         clearInterval(renewal);
         const free = Number(await releaseSlot(this.redis, [keys.slots, keys.syncWaiters, keys.strikes], [token, cap, originAnswered ? '1' : '0']));
-        let woken = 0;
-        let stale = 0;
-        while (woken < free && stale < MAX_STALE_WAITERS_PER_RELEASE) {
-          const [waiter, arrival] = await this.redis.zpopmin(keys.asyncWaiters);
-          if (waiter === undefined || arrival === undefined) break;
-          if (await this.wake(keys.asyncWaiters, waiter, arrival)) woken++;
-          else stale++;
-        }
+        await this.wakeParked(keys.asyncWaiters, free);
       },
       backOff: async (retryAfterSeconds) => {
         const requestedMs = retryAfterSeconds === undefined ? 0 : Math.max(1_000, retryAfterSeconds * 1_000);
@@ -193,11 +197,24 @@ export class OriginSlots {
     };
   }
 
-  /** Wakes a parked job; true when it did. A job still running is put back in line for a later release. */
-  private async wake(waitersKey: string, waiter: string, arrival: string): Promise<boolean> {
-    const wake = await this.options.wakeParked(waiter);
-    if (wake === 'active') await this.redis.zadd(waitersKey, 'NX', arrival, waiter);
-    return wake === 'woken';
+  /**
+   * Wakes up to `count` parked jobs of a pool, oldest first, skipping entries whose job is gone.
+   * A job caught between being refused a slot and being parked (still running) keeps its place:
+   * it is put back once this release is done, so one release never spins on it.
+   */
+  private async wakeParked(waitersKey: string, count: number): Promise<void> {
+    const running: Array<[string, string]> = [];
+    let woken = 0;
+    let stale = 0;
+    while (woken < count && stale < MAX_STALE_WAITERS_PER_RELEASE) {
+      const [waiter, arrival] = await this.redis.zpopmin(waitersKey);
+      if (waiter === undefined || arrival === undefined) break;
+      const wake = await this.options.wakeParked(waiter);
+      if (wake === 'woken') woken++;
+      else stale++;
+      if (wake === 'active') running.push([arrival, waiter]);
+    }
+    if (running.length > 0) await this.redis.zadd(waitersKey, 'NX', ...running.flat());
   }
 }
 

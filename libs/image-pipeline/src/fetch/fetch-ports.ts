@@ -31,7 +31,10 @@ export type OriginSlotAttempt =
 
 /** Cluster-wide caps on parallel downloads per origin domain (Redis leases in production). */
 export interface OriginSlots {
-  tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string }): Promise<OriginSlotAttempt>;
+  /** The pool (domain) a URL counts against, and its limits. */
+  poolOf(url: string): { pool: string; cap: number; perSecond?: number };
+  /** `parks: false`: a refused prefetch does not join the cluster's line of parked jobs (it waits in this process's line). */
+  tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string; parks?: boolean }): Promise<OriginSlotAttempt>;
 }
 
 /** Wake-ups when a download slot of a domain is freed anywhere in the cluster. */
@@ -57,6 +60,12 @@ export interface FetchPipelineDeps {
   slotReleases?: SlotReleases;
   /** How long a sync fetch waits for a slot of a saturated domain. */
   originSlotWaitMs: number;
+  /**
+   * Prefetches of one domain that may wait in this process's line for a slot (the rest park):
+   * enough to keep the domain's slots busy, few enough that one saturated domain never holds all
+   * the fetch slots. @defaultValue half the process's fetch slots, at least the domain's cap
+   */
+  maxInLine?: number;
 }
 
 export interface FetchRunOptions {

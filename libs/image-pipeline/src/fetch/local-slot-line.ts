@@ -43,7 +43,9 @@ export class LocalSlotLine {
     });
     this.enter(pool, waiter);
     try {
-      const woken = releases ? releases.next(pool, timeoutMs, stopWaiting.signal) : sleepUnless(timeoutMs, stopWaiting.signal);
+      // Only the head of the line listens for slots released elsewhere: one release, one try.
+      const isHead = this.lines.get(pool)?.[0] === waiter;
+      const woken = releases && isHead ? releases.next(pool, timeoutMs, stopWaiting.signal) : sleepUnless(timeoutMs, stopWaiting.signal);
       const first = await Promise.race([handed, woken.then(() => null)]);
       return received ?? first;
     } finally {

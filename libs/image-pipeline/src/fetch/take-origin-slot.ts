@@ -11,26 +11,35 @@ const ASYNC_WAIT_IN_PLACE_MS = 2_000;
  * A download slot of the URL's domain. Downloads hold I/O slots, not cores, so a sync job waits
  * its turn here, within `originSlotWaitMs`, in this process's line for the domain: a download
  * that ends hands its slot to the next in line, and a slot released anywhere wakes the line. A
- * prefetch waits in line too, but only up to the domain's cap per process and for a short while,
+ * prefetch waits in line too, but only as many per domain as `maxInLine` and for a short while,
  * so one slow domain never fills the fetch slots; the others park as delayed jobs (no slot held)
  * and a released slot wakes them in order.
  */
 export async function takeOriginSlot(state: FetchState): Promise<FetchOutcome | undefined> {
   const { job, deps, options, line } = state;
-  if (!deps.originSlots || state.downloaded) return undefined;
-  const waiter = { urgency: job.urgency, id: options.waiterId };
+  const slots = deps.originSlots;
+  if (!slots || state.downloaded) return undefined;
+  const { pool, cap, perSecond } = slots.poolOf(job.url);
   const startedAt = Date.now();
   const giveUpAt = startedAt + deps.originSlotWaitMs;
   const ticket = line.ticket();
+  let inLine = false;
   for (;;) {
-    const attempt = await deps.originSlots.tryAcquire(job.url, waiter);
+    // A prefetch that will wait in this process's line does not join the cluster's line of parked
+    // jobs, so a released slot never tries to wake a job that is running.
+    const waitsHere =
+      job.urgency === 'async' &&
+      perSecond === undefined &&
+      Date.now() - startedAt < ASYNC_WAIT_IN_PLACE_MS &&
+      (inLine || line.count(pool, 'async') < Math.max(cap, deps.maxInLine ?? 0));
+    const attempt = await slots.tryAcquire(job.url, { urgency: job.urgency, id: options.waiterId, parks: !waitsHere });
     if (attempt.slot) {
       state.slot = attempt.slot;
       return undefined;
     }
     if (job.urgency === 'async') {
-      const mayWaitHere = attempt.reason === 'saturated' && Date.now() - startedAt < ASYNC_WAIT_IN_PLACE_MS && line.count(attempt.pool, 'async') < attempt.cap;
-      if (!mayWaitHere) return { kind: 'park', delayMs: attempt.waitMs, reason: attempt.reason };
+      if (!waitsHere || attempt.reason !== 'saturated') return { kind: 'park', delayMs: attempt.waitMs, reason: attempt.reason };
+      inLine = true;
     } else {
       checkSyncWait(attempt, giveUpAt, deps.originSlotWaitMs);
     }
@@ -39,7 +48,7 @@ export async function takeOriginSlot(state: FetchState): Promise<FetchOutcome | 
       await sleep(Math.min(attempt.waitMs, Math.max(1, giveUpAt - Date.now())));
       continue;
     }
-    const handed = await line.wait(attempt.pool, job.urgency, ticket, FALLBACK_POLL_MS, deps.slotReleases, options.signal);
+    const handed = await line.wait(pool, job.urgency, ticket, FALLBACK_POLL_MS, deps.slotReleases, options.signal);
     if (handed) {
       state.slot = handed;
       return undefined;

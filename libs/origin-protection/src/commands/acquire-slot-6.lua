@@ -21,6 +21,8 @@
   ARGV[6] ms between starts (0: no rate)
   ARGV[7] ms a sync waiter stays registered without asking again
   ARGV[8] ms the pool's line of parked prefetches and its rate state live untouched
+  ARGV[9] '1': a refused prefetch joins the line of parked prefetches (it will park); '0': it
+          does not (it waits in its process's own line, where a finished download hands it a slot)
 
   Returns {1, 0, ''} when the slot is taken, else {0, amount, reason}: the back-off left
   ('backoff'), the ms until the reserved start ('rate') or the waiter's place in line ('saturated').
@@ -45,6 +47,7 @@ if free <= 0 then
     redis.call('PEXPIRE', KEYS[3], syncWaiterTtl * 2)
     return {0, 0, 'saturated'}
   end
+  if ARGV[9] ~= '1' then return {0, 0, 'saturated'} end
   redis.call('ZADD', KEYS[4], 'NX', now, waiter)
   redis.call('PEXPIRE', KEYS[4], waitersTtl)
   return {0, redis.call('ZRANK', KEYS[4], waiter), 'saturated'}
