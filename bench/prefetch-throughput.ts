@@ -11,7 +11,7 @@ import { runBenchmark } from './lib/run-benchmark';
 /**
  * Prefetch throughput under per-domain caps (issue 4). Three local origins are three domains, each
  * answering after a fixed delay. A fire_and_forget batch mixed across them runs through the
- * cluster (built bundles: one server, one worker per core with 8 job slots each, more than the
+ * cluster (built bundles: one server, one worker per core with 16 fetch slots each, more than the
  * caps allow together, so the caps are the limit). Per domain it reports the downloads/s achieved
  * against two baselines: the cap-limited ideal (cap ÷ answer time) and, measured in the same run,
  * a plain client that keeps exactly `cap` downloads open at once. Also the most downloads each
