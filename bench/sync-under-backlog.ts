@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ name: 'backlog', config: { allowPrivateOrigins: ['127.0.0.0/8'], server: { overloadWaitMs: 600_000 } } });
   const producer = createFailFastConnection(TEST_REDIS_URL, 'bench-backlog');
   const fetchQueue = new FetchQueue(producer, cluster.prefix, 1);
-  const { queue } = fetchQueue;
+  const queue = fetchQueue.queue('async');
   const sync = (run: string) =>
     Array.from({ length: syncRequests }, (_, i) => `${cluster.url}/get_image?url=${encodeURIComponent(origin.url(`/bytes/wanted.jpg?run=${run}&i=${i}`))}&resize_width=200&resize_height=200`);
   try {
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     console.log(`p99 with backlog / p99 without = ${(p99Busy / p99Quiet).toFixed(2)}  (target ≤ 1.5)`);
   } finally {
     await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
+    await fetchQueue.close();
     producer.disconnect();
     await cluster.stop();
     await origin.close();

@@ -86,7 +86,7 @@ describe('one job per core, sync before async, the budget rule', () => {
       expect(prefetchesServed).toBeLessThanOrEqual(4);
       expect(Date.now() - started).toBeLessThan(1_500);
     } finally {
-      await queue.queue.obliterate({ force: true });
+      await queue.queue('async').obliterate({ force: true });
       await queue.close();
       producer.disconnect();
     }

@@ -35,8 +35,14 @@ export const fetchSchema = z
     totalTimeoutMs: positiveInt.default(15_000),
     /** @defaultValue 3 */
     maxRedirects: z.number().int().min(0).max(10).default(3),
-    /** Downloads one worker process runs at once (they hold I/O, not cores). @defaultValue 16 */
+    /** Downloads somebody waits for that one worker process runs at once (they hold I/O, not cores). @defaultValue 16 */
     concurrency: z.number().int().min(1).max(1000).default(16),
+    /**
+     * Prefetches one worker process downloads at once; they are held back while sync work waits or
+     * renders (a prefetch still costs CPU). Keep it above the sum of the busiest domains' caps.
+     * @defaultValue 8
+     */
+    prefetchConcurrency: z.number().int().min(1).max(1000).default(8),
     /** @defaultValue "image-cloud/1" */
     userAgent: z.string().min(1).default('image-cloud/1'),
     /** How long a sync request waits for a download slot of a saturated domain (`domains`) before 504. @defaultValue 30000 */

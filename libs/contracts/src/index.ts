@@ -10,7 +10,7 @@ export {
   laneSize,
   laneUrgency,
   queueNameOf,
-  FETCH_QUEUE_NAME,
+  fetchQueueNameOf,
   ASYNC_PRIORITY,
   RENDER_JOB_NAME,
   FETCH_JOB_NAME,

@@ -33,8 +33,14 @@ export function queueNameOf(size: LaneSize): string {
   return `render-${size}`;
 }
 
-/** The BullMQ queue of the fetch stage: downloads are I/O, run many at once apart from the render cores. */
-export const FETCH_QUEUE_NAME = 'fetch';
+/**
+ * The BullMQ queues of the fetch stage: downloads are I/O, run many at once apart from the render
+ * cores. Downloads somebody waits for and prefetches have queues of their own, so prefetches can
+ * be held back whole while sync work is pending (a prefetch still costs CPU: parse, probe, store).
+ */
+export function fetchQueueNameOf(urgency: LaneUrgency): string {
+  return urgency === 'sync' ? 'fetch' : 'prefetch';
+}
 
 /** Priority of async jobs; sync jobs have none (0), which BullMQ serves first. */
 export const ASYNC_PRIORITY = 1;

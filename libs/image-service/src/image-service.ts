@@ -2,7 +2,6 @@ import {
   FETCH_FAILURE_FIELD,
   type Transform,
   fetchJobFor,
-  fetchJobIdOf,
   laneOf,
   originalKeyOf,
   renderJobFor,
@@ -133,7 +132,7 @@ export class ImageService {
       reassure: async () => {
         await fetchQueue.ensureQueued(job);
       },
-      onDeadline: async () => this.deadlineError(await fetchQueue.jobState(fetchJobIdOf(job))),
+      onDeadline: async () => this.deadlineError(await fetchQueue.jobState(job)),
       signal: options.signal,
     });
   }

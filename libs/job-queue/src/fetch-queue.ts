@@ -1,6 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ASYNC_PRIORITY, FETCH_JOB_NAME, FETCH_QUEUE_NAME, type FetchJob, fetchJobIdOf, fetchJobSchema } from '@image-cloud/contracts';
+import { ASYNC_PRIORITY, FETCH_JOB_NAME, type FetchJob, type LaneUrgency, URGENCIES, fetchJobIdOf, fetchJobSchema, fetchQueueNameOf } from '@image-cloud/contracts';
 import { redisKeys } from './redis-keys';
 import { orUnavailable } from './redis-unavailable';
 import { createQueue, jobOptionsFor } from './render-queues';
@@ -10,26 +10,30 @@ const MAX_PRIORITY = 2 ** 21 - 1;
 const FAIR_SHARE_IDLE_SECONDS = 3600;
 
 /**
- * The fetch stage's queue: one download job per original and urgency. Sync fetches have no
- * priority (served first); prefetches take per-tenant consecutive priorities, so tenants share the
- * stage round-robin.
+ * The fetch stage's two queues: one download job per original and urgency. Sync fetches have a
+ * queue of their own (never behind a prefetch); prefetches take per-tenant consecutive
+ * priorities, so tenants share the stage round-robin.
  */
 export class FetchQueue {
-  readonly queue: Queue;
+  private readonly queues: Map<LaneUrgency, Queue>;
 
   constructor(
     private readonly connection: Redis,
     private readonly prefix: string,
     private readonly asyncAttempts: number,
   ) {
-    this.queue = createQueue(FETCH_QUEUE_NAME, connection, prefix);
+    this.queues = new Map(URGENCIES.map((urgency) => [urgency, createQueue(fetchQueueNameOf(urgency), connection, prefix)]));
+  }
+
+  queue(urgency: LaneUrgency): Queue {
+    return this.queues.get(urgency)!;
   }
 
   /** Adds the job unless an identical one is queued or running (same id). Returns the job id. */
   async ensureQueued(job: FetchJob): Promise<string> {
     const payload = fetchJobSchema.parse(job);
     const jobId = fetchJobIdOf(payload);
-    await orUnavailable(() => this.queue.add(FETCH_JOB_NAME, payload, this.optionsFor(payload, jobId)));
+    await orUnavailable(() => this.queue(payload.urgency).add(FETCH_JOB_NAME, payload, this.optionsFor(payload, jobId)));
     return jobId;
   }
 
@@ -41,30 +45,31 @@ export class FetchQueue {
   async enqueueBulk(jobs: FetchJob[], options: { fairShareKey?: string } = {}): Promise<void> {
     if (jobs.length === 0) return;
     const first = options.fairShareKey ? await this.reservePriorities(options.fairShareKey, jobs.length) : null;
-    const entries = jobs.map((job, i) => {
+    const byUrgency = new Map<LaneUrgency, Array<{ name: string; data: FetchJob; opts: JobsOptions }>>(URGENCIES.map((urgency) => [urgency, []]));
+    jobs.forEach((job, i) => {
       const payload = fetchJobSchema.parse(job);
       const opts = this.optionsFor(payload, fetchJobIdOf(payload));
       if (first !== null && payload.urgency === 'async') opts.priority = Math.min(MAX_PRIORITY, first + i);
-      return { name: FETCH_JOB_NAME, data: payload, opts };
+      byUrgency.get(payload.urgency)!.push({ name: FETCH_JOB_NAME, data: payload, opts });
     });
-    await orUnavailable(() => this.queue.addBulk(entries));
+    for (const [urgency, entries] of byUrgency) if (entries.length > 0) await orUnavailable(() => this.queue(urgency).addBulk(entries));
   }
 
-  /** Which of these job ids are queued or running right now. */
-  async existingJobIds(jobIds: string[]): Promise<Set<string>> {
+  /** Which of these prefetch job ids are queued or running right now. */
+  async existingPrefetchIds(jobIds: string[]): Promise<Set<string>> {
     const pipeline = this.connection.pipeline();
-    for (const jobId of jobIds) pipeline.exists(this.queue.toKey(jobId));
+    for (const jobId of jobIds) pipeline.exists(this.queue('async').toKey(jobId));
     const replies = (await orUnavailable(() => pipeline.exec())) ?? [];
     return new Set(jobIds.filter((_, i) => replies[i]?.[1] === 1));
   }
 
-  async jobState(jobId: string): Promise<string | null> {
-    const state = await orUnavailable(() => this.queue.getJobState(jobId));
+  async jobState(job: FetchJob): Promise<string | null> {
+    const state = await orUnavailable(() => this.queue(job.urgency).getJobState(fetchJobIdOf(job)));
     return state === 'unknown' ? null : state;
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }
 
   private optionsFor(job: FetchJob, jobId: string): JobsOptions {

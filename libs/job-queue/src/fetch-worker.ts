@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { FETCH_FAILURE_FIELD, FETCH_QUEUE_NAME, type FetchJob, fetchJobIdOf, fetchJobSchema } from '@image-cloud/contracts';
+import { FETCH_FAILURE_FIELD, type FetchJob, fetchJobIdOf, fetchJobSchema, fetchQueueNameOf } from '@image-cloud/contracts';
 import { publishOutcome } from './outcome-publisher';
 import { originWaiterId } from './parked-jobs';
 import type { JobEvent } from './render-worker';
@@ -12,6 +12,8 @@ export type FinalOutcome = { ok: true } | { ok: false; code: string };
 export type FetchJobOutcome = { kind: 'done' } | { kind: 'park'; delayMs: number; reason: string };
 
 export interface FetchWorkerOptions extends Omit<StageWorkerOptions, 'queueName'> {
+  /** Prefetches this process runs at once; `concurrency` is for downloads somebody waits for. */
+  prefetchConcurrency: number;
   /** Does the work; throws ImageCloudError for failures. `waiterId` names the job for a slot's wake-up. */
   process: (job: FetchJob, context: { signal?: AbortSignal; waiterId: string }) => Promise<FetchJobOutcome>;
   /** A prefetch ended for good (done, or failed after its last attempt): batch progress. */
@@ -20,14 +22,21 @@ export interface FetchWorkerOptions extends Omit<StageWorkerOptions, 'queueName'
 }
 
 export interface RunningFetchWorker {
-  worker: Worker;
+  /** The workers of downloads somebody waits for, and of prefetches. */
+  workers: { sync: Worker; async: Worker };
+  /**
+   * Holds prefetches back (none starts; running ones finish) while `held` is true: someone waiting
+   * beats a prefetch for the CPU too, not only in the queues.
+   */
+  holdPrefetches(held: boolean): void;
   close(force?: boolean): Promise<void>;
 }
 
 /**
  * Runs the fetch stage: many downloads at once per process (they hold I/O, not cores), sync
- * before async. A prefetch told to park becomes a delayed job without using an attempt, so it
- * holds nothing while its domain is saturated.
+ * downloads and prefetches from queues of their own, so a prefetch never takes a sync download's
+ * place. A prefetch told to park becomes a delayed job without using an attempt, so it holds
+ * nothing while its domain is saturated.
  */
 export async function startFetchWorker(options: FetchWorkerOptions): Promise<RunningFetchWorker> {
   const { connection, prefix } = options;
@@ -63,6 +72,19 @@ export async function startFetchWorker(options: FetchWorkerOptions): Promise<Run
     }
   };
 
-  const worker = await startStageWorker({ ...options, queueName: FETCH_QUEUE_NAME }, processor);
-  return { worker, close: (force = false) => worker.close(force) };
+  const sync = await startStageWorker({ ...options, queueName: fetchQueueNameOf('sync') }, processor);
+  const prefetches = await startStageWorker({ ...options, concurrency: options.prefetchConcurrency, queueName: fetchQueueNameOf('async') }, processor);
+  let held = false;
+  return {
+    workers: { sync, async: prefetches },
+    holdPrefetches(hold) {
+      if (hold === held) return;
+      held = hold;
+      if (hold) void prefetches.pause(true).catch(() => undefined);
+      else prefetches.resume();
+    },
+    async close(force = false) {
+      await Promise.all([sync.close(force), prefetches.close(force)]);
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { FETCH_JOB_NAME, FETCH_QUEUE_NAME } from '@image-cloud/contracts';
+import { FETCH_JOB_NAME, fetchQueueNameOf } from '@image-cloud/contracts';
 import { createQueue } from './render-queues';
 
 const FETCH_WAITER_PREFIX = 'fetch:';
@@ -22,7 +22,8 @@ export interface ParkedJobPromoter {
 }
 
 export function parkedJobPromoter(connection: Redis, prefix: string): ParkedJobPromoter {
-  const queue = createQueue(FETCH_QUEUE_NAME, connection, prefix);
+  // Only prefetches park.
+  const queue = createQueue(fetchQueueNameOf('async'), connection, prefix);
   return {
     async promote(waiterId) {
       if (!waiterId.startsWith(FETCH_WAITER_PREFIX)) return 'gone';

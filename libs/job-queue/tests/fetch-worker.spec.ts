@@ -60,6 +60,7 @@ beforeAll(async () => {
     connection: workerConnection,
     prefix,
     concurrency: 8,
+    prefetchConcurrency: 8,
     negativeCacheSeconds: 60,
     lockDurationMs: 8_000,
     stalledIntervalMs: 3_000,
@@ -112,8 +113,8 @@ it('parks a prefetch as a delayed job without using an attempt, and runs it agai
   const job = fetchJobFor('http://origin.test/parked.jpg', 'async');
   behaviour.set(job.url, async (attempt) => (attempt === 1 ? { kind: 'park', delayMs: 300, reason: 'saturated' } : { kind: 'done' }));
   await queue.ensureQueued(job);
-  await until(async () => (await queue.jobState(fetchJobIdOf(job))) === 'delayed');
-  const parked = await queue.queue.getJob(fetchJobIdOf(job));
+  await until(async () => (await queue.jobState(job)) === 'delayed');
+  const parked = await queue.queue('async').getJob(fetchJobIdOf(job));
   expect(parked?.attemptsMade).toBe(0);
   await until(() => finalOutcomes.some(({ url }) => url === job.url));
   expect(attempts.get(job.url)).toBe(2);

@@ -156,7 +156,7 @@ describe('OriginSlots (real Redis)', () => {
   });
 
   it('wakes the oldest parked job of the domain when a slot is released, skipping jobs that are gone', async () => {
-    const queue = new Queue('fetch', { connection: redis, prefix });
+    const queue = new Queue('prefetch', { connection: redis, prefix });
     try {
       const held = await Promise.all([0, 1].map((i) => slots.tryAcquire('http://wake.test/h', asyncWaiter(`normal:wh${i}`)).then(taken)));
       await queue.add('render', { n: 1 }, { jobId: 'parked-1', delay: 60_000 });

@@ -71,7 +71,7 @@ export class PrefetchService {
     const cached = await Promise.all(candidates.map((job) => this.deps.storage.getOriginalMeta(job.originalKey)));
     const uncached = candidates.filter((_, i) => cached[i] === null);
     const ids = uncached.map((job) => fetchJobIdOf(job));
-    const queued = await this.deps.queue.existingJobIds(ids);
+    const queued = await this.deps.queue.existingPrefetchIds(ids);
     return uncached.filter((_, i) => !queued.has(ids[i]!));
   }
 }

@@ -2,9 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
-import { type LaneSize, peerImageUrl } from '@image-cloud/contracts';
+import { type LaneSize, laneOf, peerImageUrl } from '@image-cloud/contracts';
 import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
-import { type JobEvent, createBlockingConnection, parkedJobPromoter, startFetchWorker, startRenderWorker, wrongEvictionPolicy } from '@image-cloud/job-queue';
+import {
+  type JobEvent,
+  RenderQueues,
+  createBlockingConnection,
+  parkedJobPromoter,
+  startFetchWorker,
+  startRenderWorker,
+  wrongEvictionPolicy,
+} from '@image-cloud/job-queue';
 import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
@@ -12,6 +20,7 @@ import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-clou
 import { BatchTracker } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
+import { PrefetchGate } from './prefetch-gate';
 
 export interface ImageWorkerOptions {
   /** Built render child script. @defaultValue render-child.js beside this bundle */
@@ -32,6 +41,10 @@ const ANY_ADDRESS = ['0.0.0.0/0', '::/0'];
 const HEARTBEAT_EVERY_MS = 2_000;
 /** A dead worker's slots stop counting as capacity within this. */
 const HEARTBEAT_TTL_MS = 6_000;
+/** How often a process looks whether sync renders wait in the cluster. */
+const PREFETCH_GATE_EVERY_MS = 100;
+/** Prefetches stay held this long after the last sync work of the process. */
+const PREFETCH_HOLD_OVER_MS = 50;
 
 /**
  * Wires one image-worker process for one lane size (WORKER_LANE). It serves two stages:
@@ -70,6 +83,9 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       ...(event.error ? { code: event.error.code, reason: event.error.message } : {}),
     });
   };
+
+  let holdPrefetches = (_held: boolean): void => undefined;
+  const gate = new PrefetchGate((held) => holdPrefetches(held), PREFETCH_HOLD_OVER_MS);
 
   // Fetch stage.
   const fetcherOptions = { ...config.fetch, maxBytes: config.limits.maxSourceBytes };
@@ -113,9 +129,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     connection,
     prefix,
     concurrency: config.fetch.concurrency,
+    prefetchConcurrency: config.fetch.prefetchConcurrency,
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     ...lockTimings,
-    process: (job, context) => fetchPipeline.run(job, context),
+    process: (job, context) => (job.urgency === 'sync' ? gate.during(() => fetchPipeline.run(job, context)) : fetchPipeline.run(job, context)),
     onFinal: async (job, outcome) => {
       if (job.batchId) await batches.finished(job.batchId, outcome);
     },
@@ -152,7 +169,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     asyncAttempts: config.worker.asyncAttempts,
     ...lockTimings,
-    process: (job, context) => renderPipeline.run(job, context),
+    process: (job, context) => gate.during(() => renderPipeline.run(job, context)),
     onJobEvent: (event) => {
       // Admission estimates from renders that finished; failures and reroutes are no render time.
       if (event.outcome === 'ok' && event.renderMs !== undefined) laneLoad.recordRender(size, event.durationMs).catch(logFailure);
@@ -160,6 +177,12 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     },
     onError: logFailure,
   });
+
+  holdPrefetches = (held) => fetchWorker.holdPrefetches(held);
+  const renderQueues = new RenderQueues(connection, prefix, config.worker.asyncAttempts);
+  const watchSyncWaiting = async () => gate.setSyncWaiting((await renderQueues.waitingCount(laneOf('sync', size)).catch(() => 0)) > 0);
+  const prefetchGate = setInterval(() => void watchSyncWaiting(), PREFETCH_GATE_EVERY_MS);
+  prefetchGate.unref();
 
   const workerId = randomUUID();
   const beat = () => laneLoad.heartbeat(size, workerId, config.worker.concurrency, HEARTBEAT_TTL_MS).catch(logFailure);
@@ -176,11 +199,13 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     },
     async close(graceMs = 30_000) {
       clearInterval(heartbeat);
+      clearInterval(prefetchGate);
       await laneLoad.leave(size, workerId, config.worker.concurrency).catch(() => undefined);
       const closing = Promise.all([renderWorker.close(), fetchWorker.close()]).then(() => true);
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
       if (!finished) await Promise.all([renderWorker.close(true), fetchWorker.close(true)]);
       await renderPool.close();
+      await renderQueues.close();
       await parked.close();
       await slotReleases.close();
       await connection.quit().catch(() => connection.disconnect());
