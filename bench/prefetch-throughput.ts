@@ -11,13 +11,13 @@ import { runBenchmark } from './lib/run-benchmark';
 /**
  * Prefetch throughput under per-domain caps (issue 4). Three local origins are three domains, each
  * answering after a fixed delay. A fire_and_forget batch mixed across them runs through the
- * cluster (built bundles: one server, one worker per core with 16 fetch slots each, more than the
+ * cluster (built bundles: one server, one worker per core with 8 prefetch slots each, more than the
  * caps allow together, so the caps are the limit). Per domain it reports the downloads/s achieved
  * against two baselines: the cap-limited ideal (cap ÷ answer time) and, measured in the same run,
  * a plain client that keeps exactly `cap` downloads open at once. Also the most downloads each
  * origin ever saw at once, which must not exceed its cap.
  * Usage: npm run bench -- prefetch-throughput [urlsPerDomain=2000]
- * Knobs: BENCH_FETCH_CONCURRENCY (fetch slots per worker process, default 16); BENCH_UNCAPPED=1
+ * Knobs: BENCH_PREFETCH_CONCURRENCY (prefetch slots per worker process, default 8); BENCH_UNCAPPED=1
  * lifts the caps (every domain 100), which measures the fetch stage's own cost per URL.
  */
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     config: {
       allowPrivateOrigins: ['127.0.0.0/8'],
       domains: process.env['BENCH_UNCAPPED'] ? { default: 100 } : { default: 3, '127.0.0.2': 2, '127.0.0.3': 5 },
-      fetch: { concurrency: Number(process.env['BENCH_FETCH_CONCURRENCY'] ?? 16) },
+      fetch: { prefetchConcurrency: Number(process.env['BENCH_PREFETCH_CONCURRENCY'] ?? 8) },
     },
     bigWorkers: 0,
   });

@@ -13,7 +13,7 @@ describe('one job per core, sync before async, the budget rule', () => {
   beforeAll(async () => {
     system = await startSystem({
       name: 'lanes',
-      config: { worker: { concurrency: 1, normalBudgetMs: 300, bigLanePixels: 20_000_000 }, fetch: { concurrency: 1 } },
+      config: { worker: { concurrency: 1, normalBudgetMs: 300, bigLanePixels: 20_000_000 }, fetch: { concurrency: 1, prefetchConcurrency: 1 } },
     });
     system.origin.serveBytes('heavy.jpg', await makeNoiseImage(3000, 3000), 'image/jpeg');
     system.origin.serveBytes('small.jpg', await makeImage({ width: 400, height: 300 }), 'image/jpeg');

@@ -122,7 +122,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     originSlots,
     slotReleases,
     originSlotWaitMs: config.fetch.slotWaitMs,
-    maxInLine: Math.floor(config.fetch.concurrency / 2),
+    maxInLine: Math.floor(config.fetch.prefetchConcurrency / 2),
   });
   const batches = new BatchTracker(connection, prefix);
   const fetchWorker = await startFetchWorker({

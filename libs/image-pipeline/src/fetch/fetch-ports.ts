@@ -63,7 +63,7 @@ export interface FetchPipelineDeps {
   /**
    * Prefetches of one domain that may wait in this process's line for a slot (the rest park):
    * enough to keep the domain's slots busy, few enough that one saturated domain never holds all
-   * the fetch slots. @defaultValue half the process's fetch slots, at least the domain's cap
+   * the prefetch slots. @defaultValue the domain's cap (production: half the prefetch slots, at least the cap)
    */
   maxInLine?: number;
 }
