@@ -1,9 +1,8 @@
-import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { DelayedError, type Job, type Worker } from 'bullmq';
 import { FETCH_FAILURE_FIELD, type FetchJob, fetchJobIdOf, fetchJobSchema, fetchQueueNameOf } from '@image-cloud/contracts';
 import { publishOutcome } from './outcome-publisher';
 import { originWaiterId } from './parked-jobs';
-import type { JobEvent } from './render-worker';
-import { type StageWorkerOptions, settleFailure, startStageWorker } from './stage-worker';
+import { type JobEvent, type StageWorkerOptions, jobEventEmitter, payloadOf, settleFailure, startStageWorker } from './stage-worker';
 
 /** How a prefetch ended for good: done, or failed (after its last attempt) with an error code. */
 export type FinalOutcome = { ok: true } | { ok: false; code: string };
@@ -42,13 +41,9 @@ export async function startFetchWorker(options: FetchWorkerOptions): Promise<Run
   const { connection, prefix } = options;
 
   const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<void> => {
-    const parsed = fetchJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid fetch job payload: ${parsed.error.issues[0]?.message}`);
-    const payload = parsed.data;
+    const payload = payloadOf(fetchJobSchema, job, 'fetch');
     const jobId = job.id ?? fetchJobIdOf(payload);
-    const started = Date.now();
-    const emit = (event: Omit<JobEvent, 'stage' | 'lane' | 'jobId' | 'durationMs'>) =>
-      options.onJobEvent?.({ stage: 'fetch', lane: `${payload.urgency}-fetch`, jobId, durationMs: Date.now() - started, ...event });
+    const emit = jobEventEmitter(options.onJobEvent, { stage: 'fetch', lane: `${payload.urgency}-fetch`, jobId });
     let outcome: FetchJobOutcome;
     try {
       outcome = await options.process(payload, { signal, waiterId: originWaiterId(jobId) });

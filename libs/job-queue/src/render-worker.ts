@@ -1,23 +1,9 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { type Lane, type LaneSize, type RenderJob, type RerouteReason, queueNameOf, renderJobIdOf, renderJobSchema } from '@image-cloud/contracts';
-import type { ImageCloudError } from '@image-cloud/errors';
+import { type LaneSize, type RenderJob, type RerouteReason, queueNameOf, renderJobIdOf, renderJobSchema } from '@image-cloud/contracts';
 import { publishOutcome } from './outcome-publisher';
 import { RenderQueues } from './render-queues';
-import { type StageWorkerOptions, settleFailure, startStageWorker } from './stage-worker';
+import { type JobEvent, type StageWorkerOptions, jobEventEmitter, payloadOf, settleFailure, startStageWorker } from './stage-worker';
 
-export type JobEvent = {
-  stage: 'fetch' | 'render';
-  /** The render lane, or `sync-fetch`/`async-fetch`. */
-  lane: Lane | 'sync-fetch' | 'async-fetch';
-  jobId: string;
-  /** `parked`: a prefetch whose origin domain had no slot for it waits as a delayed job, without a slot. */
-  outcome: 'ok' | 'failed' | 'rerouted' | 'parked';
-  durationMs: number;
-  /** For renders that ran: the time of the render itself. */
-  renderMs?: number;
-  error?: ImageCloudError;
-  rerouteReason?: RerouteReason;
-};
 
 /** How a render job ends, besides failing. */
 export type RenderJobOutcome = { kind: 'done'; renderMs: number | null } | { kind: 'reroute'; reason: RerouteReason };
@@ -51,14 +37,10 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
   let maxActive = 0;
 
   const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<void> => {
-    const parsed = renderJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid render job payload: ${parsed.error.issues[0]?.message}`);
-    const payload = parsed.data;
+    const payload = payloadOf(renderJobSchema, job, 'render');
     const jobId = job.id ?? renderJobIdOf(payload);
-    const started = Date.now();
     // Reported before the outcome is published, so whoever sees the result can also see the event.
-    const emit = (event: Omit<JobEvent, 'stage' | 'lane' | 'jobId' | 'durationMs'>) =>
-      options.onJobEvent?.({ stage: 'render', lane: payload.lane, jobId, durationMs: Date.now() - started, ...event });
+    const emit = jobEventEmitter(options.onJobEvent, { stage: 'render', lane: payload.lane, jobId });
     active++;
     maxActive = Math.max(maxActive, active);
     try {

@@ -1,6 +1,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
+import type { z } from 'zod';
+import type { Lane, RerouteReason } from '@image-cloud/contracts';
+import { type ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import { FailureCache } from './failure-cache';
 import { publishOutcome } from './outcome-publisher';
 
@@ -69,4 +71,34 @@ export async function startStageWorker(
   worker.on('error', (error) => options.onError?.(error));
   await worker.waitUntilReady();
   return worker;
+}
+
+export type JobEvent = {
+  stage: 'fetch' | 'render';
+  /** The render lane, or `sync-fetch`/`async-fetch`. */
+  lane: Lane | 'sync-fetch' | 'async-fetch';
+  jobId: string;
+  /** `parked`: a prefetch whose origin domain had no slot for it waits as a delayed job, without a slot. */
+  outcome: 'ok' | 'failed' | 'rerouted' | 'parked';
+  durationMs: number;
+  /** For renders that ran: the time of the render itself. */
+  renderMs?: number;
+  error?: ImageCloudError;
+  rerouteReason?: RerouteReason;
+};
+
+/** Reports one job's events, each with the time since the job started. */
+export function jobEventEmitter(
+  onJobEvent: ((event: JobEvent) => void) | undefined,
+  job: Pick<JobEvent, 'stage' | 'lane' | 'jobId'>,
+): (event: Omit<JobEvent, 'stage' | 'lane' | 'jobId' | 'durationMs'>) => void {
+  const started = Date.now();
+  return (event) => onJobEvent?.({ ...job, durationMs: Date.now() - started, ...event });
+}
+
+/** The job's payload checked against its contract; a payload that breaks it can never succeed, so no retry. */
+export function payloadOf<T>(schema: z.ZodType<T>, job: Job, stage: string): T {
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid ${stage} job payload: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
