@@ -48,10 +48,16 @@ describe('one job per core, sync before async, the budget rule', () => {
     expect(heavyResult.response.headers.get('x-lane')).toBe('big');
     expect(await decodeImage(heavyResult.body)).toMatchObject({ format: 'webp', width: 2800, height: 2800 });
 
-    const rerouted = system.jobEvents.slice(events).find((event) => event.outcome === 'rerouted');
-    expect(rerouted).toMatchObject({ lane: 'sync-normal', rerouteReason: 'budget' });
-    // Really stopped: the normal-lane job gave up its slot right after its budget.
-    expect(rerouted!.durationMs).toBeLessThan(1_500);
+    // Runs that rendered or rerouted (a waiting request may re-add a finished job; it finds the variant stored and renders nothing).
+    const renders = system.jobEvents
+      .slice(events)
+      .filter((event) => event.stage === 'render' && (event.outcome === 'rerouted' || event.renderMs !== undefined));
+    expect(renders.map((event) => [event.lane, event.outcome, event.rerouteReason])).toEqual([
+      ['sync-normal', 'rerouted', 'budget'],
+      // Really stopped: the one normal slot served the small image while the big lane still rendered the heavy one.
+      ['sync-normal', 'ok', undefined],
+      ['sync-big', 'ok', undefined],
+    ]);
   }, 60_000);
 
   it('sends an obvious giant to the big lane from its header, without touching the normal lane', async () => {

@@ -34,6 +34,8 @@ export interface OriginServer {
   concurrent(): number;
   /** Highest number of requests in flight at once since start (or since `resetHits()`). */
   maxConcurrent(): number;
+  /** Responses whose connection the client closed before the origin had finished sending them. */
+  cutShort(): number;
   /** Registers a handler for an exact path (checked before the built-in routes). */
   route(path: string, handler: OriginHandler): void;
   /** Serves `bytes` at `/bytes/<name>` with the given Content-Type. */
@@ -80,6 +82,7 @@ export async function startOriginServer(options: OriginServerOptions = {}): Prom
   let totalHits = 0;
   let inFlight = 0;
   let peak = 0;
+  let cutShort = 0;
 
   /** A timer that is forgotten when it fires and cancelled by close(). */
   const later = (ms: number, fn: () => void): NodeJS.Timeout => {
@@ -255,6 +258,7 @@ export async function startOriginServer(options: OriginServerOptions = {}): Prom
     peak = Math.max(peak, inFlight);
     res.once('close', () => {
       inFlight -= 1;
+      if (!res.writableFinished) cutShort += 1;
     });
     Promise.resolve()
       .then(() => handle(req, res, url, pathname))
@@ -300,6 +304,7 @@ export async function startOriginServer(options: OriginServerOptions = {}): Prom
       peak = inFlight;
     },
     concurrent: () => inFlight,
+    cutShort: () => cutShort,
     maxConcurrent: () => peak,
     route: (p, handler) => {
       routes.set(p, handler);
