@@ -36,12 +36,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
   waiter.start().catch((error: Error) => logger.warn('cannot subscribe to job outcomes', { error: error.message }));
   const failures = new FailureCache(redis, config.queuePrefix);
   const overload = new OverloadGuard(renderQueues, new LaneLoad(redis, config.queuePrefix), config.server.overloadWaitMs);
-  const lanes = new LanePolicy({
-    normalBudgetMs: config.worker.normalBudgetMs,
-    bigBudgetMs: config.worker.bigBudgetMs,
-    bigLanePixels: config.worker.bigLanePixels,
-    bigLaneBytes: config.worker.bigLaneBytes,
-  });
+  const lanes = new LanePolicy(config.worker);
   const renderCosts = new RenderCosts(redis, config.queuePrefix);
   const service = new ImageService({
     storage,

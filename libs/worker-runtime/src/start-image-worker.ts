@@ -153,12 +153,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     limits,
     quality: config.worker.quality,
     render: (bytes, probe, transform, renderOptions) => renderPool.render(bytes, probe, transform, renderOptions),
-    lanes: new LanePolicy({
-      normalBudgetMs: config.worker.normalBudgetMs,
-      bigBudgetMs: config.worker.bigBudgetMs,
-      bigLanePixels: config.worker.bigLanePixels,
-      bigLaneBytes: config.worker.bigLaneBytes,
-    }),
+    lanes: new LanePolicy(config.worker),
     costs: new RenderCosts(connection, prefix),
   });
   const renderWorker = await startRenderWorker({
