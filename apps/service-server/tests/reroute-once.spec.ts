@@ -47,3 +47,15 @@ it('runs an over-budget render in the normal lane once, then only in the big lan
   expect(normalRuns.map((event) => event.outcome)).toEqual(['rerouted']);
   expect(burns.length).toBe(1);
 }, 90_000);
+
+it('learns from the overrun: the next variant of the same image starts in the big lane without burning the budget', async () => {
+  const before = system.jobEvents.length;
+  const response = await system.getImage('/bytes/heavy.jpg', { resize_width: '2700', format_when_resize: 'webp' });
+  await bodyOf(response);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('x-lane')).toBe('big');
+  const runs = system.jobEvents.slice(before).filter((event) => event.stage === 'render');
+  // Predicted by the cost model the first run taught: no normal-lane run at all.
+  expect(runs.filter((event) => event.lane.endsWith('normal'))).toEqual([]);
+  expect(runs.some((event) => event.lane === 'sync-big' && event.outcome === 'ok')).toBe(true);
+}, 90_000);
