@@ -1,12 +1,12 @@
 export { createBlockingConnection, createFailFastConnection, wrongEvictionPolicy } from './redis-connections';
-export { RenderQueues, jobOptionsFor, createQueue } from './render-queues';
+export { RenderQueues } from './render-queues';
 export { FetchQueue } from './fetch-queue';
 export { FailureCache } from './failure-cache';
 export { publishOutcome, type OutcomeNotice } from './outcome-publisher';
 export { OutcomeWaiter, type WaitOptions } from './outcome-waiter';
-export { type LockTimings, type JobEvent } from './stage-worker';
-export { startRenderWorker, type RenderWorkerOptions, type RunningRenderWorker, type RenderJobOutcome } from './render-worker';
-export { startFetchWorker, type FetchWorkerOptions, type RunningFetchWorker, type FetchJobOutcome, type FinalOutcome } from './fetch-worker';
+export type { JobEvent } from './stage-worker';
+export { startRenderWorker, type RunningRenderWorker, type RenderJobOutcome } from './render-worker';
+export { startFetchWorker, type RunningFetchWorker, type FetchJobOutcome, type FinalOutcome } from './fetch-worker';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
-export { originWaiterId, parkedJobPromoter, type ParkedJobPromoter } from './parked-jobs';
+export { parkedJobPromoter, type ParkedJobPromoter } from './parked-jobs';
