@@ -49,6 +49,13 @@ async function main(): Promise<void> {
         ['idle (cores waiting)', (cores * urls.length) / system.imagesPerSecond - total, '', (1000 * ((cores * urls.length) / system.imagesPerSecond - total)) / urls.length],
       ],
     );
+    const commands = [...(system.redisCommands ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]);
+    const calls = commands.reduce((sum, [, n]) => sum + n, 0);
+    printTable(
+      `Redis commands per image during the whole-system run (${(calls / urls.length).toFixed(1)} in all, commands inside Lua scripts included)`,
+      ['command', 'per image'],
+      commands.slice(0, 12).map(([name, n]): Array<string | number> => [name, n / urls.length]),
+    );
   } finally {
     await origin.close();
   }

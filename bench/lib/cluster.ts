@@ -64,7 +64,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
   const node = process.execPath;
   const worker = join(DIST_DIR, 'image-worker', 'main.js');
-  start({ command: node, args: [join(DIST_DIR, 'service-server', 'main.js')] });
+  const serverNodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  start({ command: node, args: [...serverNodeArgs, join(DIST_DIR, 'service-server', 'main.js')] });
   const cores = availableParallelism();
   const pin = canPinCpus();
   const nodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
-import { type OriginServer, startOriginServer } from '@image-cloud/testing';
+import { type OriginServer, TEST_REDIS_URL, startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './cluster';
+import { redisCommandsDuring } from './redis-commands';
 import { cpuByRole } from './cpu-accounting';
 import { startDirectServer } from './direct-server';
 import { type LoadResult, percentile, runLoad } from './load';
@@ -13,6 +14,8 @@ export interface MissPathMeasurement {
   errors: number;
   /** CPU seconds per process role during the measured phase. */
   cpu?: Map<string, number>;
+  /** Redis commands by name during the measured phase (commands run inside scripts included). */
+  redisCommands?: Map<string, number>;
 }
 
 /** The originals of the miss-path runs: every bench photo under `copies` distinct URLs. */
@@ -96,8 +99,8 @@ export async function systemMissPath(
     if (warm.errors > 0) throw new Error(`warming originals failed: ${JSON.stringify(warm.statuses)}`);
     const transform = options.transform ?? 'resize_width=200&resize_height=200';
     const variants = urls.map((url) => `${cluster.url}/get_image?url=${encodeURIComponent(url)}&${transform}`);
-    const { result, cpu } = await cpuByRole(() => runLoad(variants, options.clients));
-    return { ...summarize(result.get('all')), cpu };
+    const { result: measured, commands } = await redisCommandsDuring(TEST_REDIS_URL, () => cpuByRole(() => runLoad(variants, options.clients)));
+    return { ...summarize(measured.result.get('all')), cpu: measured.cpu, redisCommands: commands };
   } finally {
     await cluster.stop();
   }

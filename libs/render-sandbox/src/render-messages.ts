@@ -1,17 +1,17 @@
 import type { Transform } from '@image-cloud/contracts';
 import type { SerializedError } from '@image-cloud/errors';
-import type { ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
+import type { ImageProbe, ImageSource, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
 
 /** Bytes as they arrive over IPC (a Uint8Array view), as a Buffer without copying. */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Parent → child: render one variant. */
+/** Parent → child: render one variant. Without a probe the child reads the header itself. */
 export interface RenderRequestMessage {
   id: number;
-  bytes: Uint8Array;
-  probe: ImageProbe;
+  source: ImageSource;
+  probe: ImageProbe | null;
   transform: Transform;
   options: RenderOptions;
 }

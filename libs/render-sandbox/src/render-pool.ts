@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import type { Transform } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import type { ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
+import type { ImageProbe, ImageSource, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
 import { type RenderReplyMessage, type RenderRequestMessage, asBuffer } from './render-messages';
 
 export interface RenderPoolOptions {
@@ -62,7 +62,11 @@ export class RenderPool {
     await Promise.all(this.slots.map((slot) => slot.ready));
   }
 
-  async render(bytes: Buffer, probe: ImageProbe, transform: Transform, options: RenderOptions): Promise<RenderedVariant> {
+  /**
+   * Renders in a child. A file source is read by the child (no copy through the parent); a null
+   * probe makes the child read the header too, under the same kill and limits as the render.
+   */
+  async render(source: ImageSource, probe: ImageProbe | null, transform: Transform, options: RenderOptions): Promise<RenderedVariant> {
     const slot = await this.acquire();
     this.activeRenders++;
     this.maxActiveRenders = Math.max(this.maxActiveRenders, this.activeRenders);
@@ -70,7 +74,7 @@ export class RenderPool {
       await slot.ready.catch((error: unknown) => {
         throw new ImageCloudError('internal_error', 'The image renderer could not be started.', { cause: error });
       });
-      return await this.renderIn(slot, { id: this.nextId++, bytes, probe, transform, options }, options.timeoutMs);
+      return await this.renderIn(slot, { id: this.nextId++, source, probe, transform, options }, options.timeoutMs);
     } finally {
       this.activeRenders--;
       this.release(slot);

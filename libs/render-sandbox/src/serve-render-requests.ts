@@ -1,5 +1,5 @@
 import { toImageCloudError } from '@image-cloud/errors';
-import { configureSharp, renderVariant } from '@image-cloud/imaging';
+import { configureSharp, probeImage, readImageSource, renderVariant } from '@image-cloud/imaging';
 import { type ChildReadyMessage, type RenderReplyMessage, type RenderRequestMessage, asBuffer } from './render-messages';
 
 /**
@@ -12,7 +12,11 @@ export function serveRenderRequests(): void {
   process.on('message', async (message: RenderRequestMessage) => {
     let reply: RenderReplyMessage;
     try {
-      const variant = await renderVariant(asBuffer(message.bytes), message.probe, message.transform, message.options);
+      // Bytes that crossed IPC arrive as a plain Uint8Array.
+      const source = 'bytes' in message.source ? { bytes: asBuffer(message.source.bytes) } : message.source;
+      const bytes = await readImageSource(source);
+      const probe = message.probe ?? (await probeImage(bytes, message.options.limits));
+      const variant = await renderVariant(bytes, probe, message.transform, message.options);
       reply = { id: message.id, ok: true, variant };
     } catch (error) {
       reply = { id: message.id, ok: false, error: toImageCloudError(error).toJSON() };

@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Transform } from '@image-cloud/contracts';
 import { probeImage } from '@image-cloud/imaging';
 import { decodeImage, makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
@@ -23,14 +25,14 @@ describe('RenderPool', () => {
 
   it('renders in a child process', async () => {
     const bytes = await makeImage({ width: 400, height: 200 });
-    const variant = await pool.render(bytes, await probeImage(bytes, limits), small, { limits, quality: 80, timeoutMs: 5000 });
+    const variant = await pool.render({ bytes }, await probeImage(bytes, limits), small, { limits, quality: 80, timeoutMs: 5000 });
     expect(await decodeImage(variant.bytes)).toMatchObject({ format: 'jpeg', width: 100, height: 50 });
   });
 
   it('never runs more renders at once than it has slots', async () => {
     const bytes = await makeImage({ width: 1200, height: 900 });
     const probe = await probeImage(bytes, limits);
-    await Promise.all(Array.from({ length: 8 }, () => pool.render(bytes, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
+    await Promise.all(Array.from({ length: 8 }, () => pool.render({ bytes }, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
     expect(pool.stats.maxActive).toBe(2);
     expect(pool.stats.active).toBe(0);
   });
@@ -39,14 +41,14 @@ describe('RenderPool', () => {
     const heavy = await makeNoiseImage(3000, 3000);
     const started = Date.now();
     await expect(
-      pool.render(heavy, await probeImage(heavy, limits), { width: 2800, fit: 'inside', format: 'webp' }, { limits, quality: 80, timeoutMs: 200 }),
+      pool.render({ bytes: heavy }, await probeImage(heavy, limits), { width: 2800, fit: 'inside', format: 'webp' }, { limits, quality: 80, timeoutMs: 200 }),
     ).rejects.toMatchObject({ code: 'processing_timeout', status: 504 });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(replaced).toContain('budget');
 
     const bytes = await makeImage({ width: 300, height: 300 });
     const probe = await probeImage(bytes, limits);
-    const variants = await Promise.all([1, 2].map(() => pool.render(bytes, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
+    const variants = await Promise.all([1, 2].map(() => pool.render({ bytes }, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
     expect(variants.map((v) => v.width)).toEqual([100, 100]);
   });
 
@@ -58,15 +60,46 @@ describe('RenderPool', () => {
     expect(pool.pids).not.toContain(victim);
     const bytes = await makeImage({ width: 300, height: 300 });
     const probe = await probeImage(bytes, limits);
-    const variants = await Promise.all([1, 2, 3].map(() => pool.render(bytes, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
+    const variants = await Promise.all([1, 2, 3].map(() => pool.render({ bytes }, probe, small, { limits, quality: 80, timeoutMs: 5000 })));
     expect(variants.map((v) => v.width)).toEqual([100, 100, 100]);
     expect(replaced.filter((reason) => reason === 'crash').length).toBe(before + 1);
+  });
+
+  it('reads a file source itself, and the header too when no probe is given', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'render-pool-'));
+    try {
+      const bytes = await makeImage({ width: 400, height: 300, format: 'png' });
+      const path = join(dir, 'original.bin');
+      await writeFile(path, bytes);
+      const variant = await pool.render({ path, size: bytes.length }, null, small, { limits, quality: 80, timeoutMs: 5000 });
+      expect(await decodeImage(variant.bytes)).toMatchObject({ format: 'jpeg', width: 100, height: 75 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says the original was removed when its file is gone or not the size the meta promised', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'render-pool-'));
+    try {
+      const bytes = await makeImage({ width: 40, height: 30 });
+      const path = join(dir, 'original.bin');
+      await expect(pool.render({ path, size: bytes.length }, null, small, { limits, quality: 80, timeoutMs: 5000 })).rejects.toMatchObject({ code: 'unavailable' });
+      await writeFile(path, bytes);
+      await expect(pool.render({ path, size: bytes.length + 1 }, null, small, { limits, quality: 80, timeoutMs: 5000 })).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses in the child an image whose header breaks the limits when it reads the header itself', async () => {
+    const bytes = await makeImage({ width: 400, height: 300 });
+    await expect(pool.render({ bytes }, null, small, { limits: { maxPixels: 1000, maxFrames: 1 }, quality: 80, timeoutMs: 5000 })).rejects.toMatchObject({ code: 'image_too_large' });
   });
 
   it('passes the image errors of the child through', async () => {
     const bytes = await makeImage({ width: 600, height: 400 });
     const truncated = bytes.subarray(0, Math.floor(bytes.length / 2));
-    await expect(pool.render(truncated, await probeImage(truncated, limits), small, { limits, quality: 80, timeoutMs: 5000 })).rejects.toMatchObject({
+    await expect(pool.render({ bytes: truncated }, await probeImage(truncated, limits), small, { limits, quality: 80, timeoutMs: 5000 })).rejects.toMatchObject({
       code: 'image_corrupt',
     });
   });

@@ -54,6 +54,12 @@ export interface StoredObject<M> {
 export interface ImageStorage {
   getOriginalMeta(originalKey: string): Promise<OriginalMeta | null>;
   readOriginal(originalKey: string): Promise<{ meta: OriginalMeta; bytes: Buffer } | null>;
+  /**
+   * A local file holding the original's bytes (`meta.bytes` of them), for a renderer that reads it
+   * itself. The file is replaced atomically, never rewritten in place; it may vanish when the
+   * image is deleted, which its reader must treat as "removed".
+   */
+  originalFile(originalKey: string): Promise<{ meta: OriginalMeta; path: string } | null>;
   openOriginal(originalKey: string): Promise<StoredObject<OriginalMeta> | null>;
   putOriginal(originalKey: string, bytes: Buffer, meta: NewOriginalMeta): Promise<OriginalMeta>;
 

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, mkdirSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isNotFound } from './fs-errors';
 import type {
@@ -12,6 +14,7 @@ import type {
   VariantMeta,
 } from './image-storage';
 import { KeyedLock } from './keyed-lock';
+import { SMALL_IO_BYTES, openForReading, pathExists, readSmall, readSmallText } from './small-io';
 import { assertStorageKey } from './storage-key';
 import { TempFile } from './temp-file';
 
@@ -66,7 +69,7 @@ export class LocalDirectoryStorage implements ImageStorage {
     const paths = this.originalPaths(originalKey);
     // A second try covers a concurrent rewrite landing between reading the meta and the data.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const meta = await readMeta<OriginalMeta>(paths.json);
+      const meta = readMeta<OriginalMeta>(paths.json);
       if (meta === null) return null;
       const bytes = await readFile(paths.bin).catch(nullIfNotFound);
       if (bytes === null) return null;
@@ -74,6 +77,12 @@ export class LocalDirectoryStorage implements ImageStorage {
       if (bytes.length === meta.bytes && etagOf(bytes) === meta.etag) return { meta, bytes };
     }
     return null;
+  }
+
+  async originalFile(originalKey: string): Promise<{ meta: OriginalMeta; path: string } | null> {
+    const paths = this.originalPaths(originalKey);
+    const meta = await this.readMetaOfExisting<OriginalMeta>(paths);
+    return meta && { meta, path: paths.bin };
   }
 
   async openOriginal(originalKey: string): Promise<StoredObject<OriginalMeta> | null> {
@@ -138,29 +147,30 @@ export class LocalDirectoryStorage implements ImageStorage {
 
   /** The meta, or null when the object is missing — including a meta whose data file is gone. */
   private async readMetaOfExisting<M extends StoredMeta>(paths: ObjectPaths): Promise<M | null> {
-    const meta = await readMeta<M>(paths.json);
-    if (meta === null) return null;
-    const data = await stat(paths.bin).catch(nullIfNotFound);
-    return data === null ? null : meta;
+    const meta = readMeta<M>(paths.json);
+    return meta !== null && pathExists(paths.bin) ? meta : null;
   }
 
   private async openObject<M extends StoredMeta>(paths: ObjectPaths): Promise<StoredObject<M> | null> {
     // A second try covers a concurrent rewrite landing between reading the meta and opening the data.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const meta = await readMeta<M>(paths.json);
+      const meta = readMeta<M>(paths.json);
       if (meta === null) return null;
-      const handle = await open(paths.bin, 'r').catch(nullIfNotFound);
-      if (handle === null) return null;
-      let size: number;
-      try {
-        size = (await handle.stat()).size;
-      } catch (error) {
-        await handle.close();
-        throw error;
+      const data = openForReading(paths.bin);
+      if (data === null) return null;
+      if (data.size !== meta.bytes) {
+        closeSync(data.fd);
+        continue;
       }
-      // Streaming from the handle (not the path) keeps the bytes readable after a delete or rewrite.
-      if (size === meta.bytes) return { meta, body: handle.createReadStream({ autoClose: true }) };
-      await handle.close();
+      // Reading from the descriptor (not the path) keeps the bytes readable after a delete or rewrite.
+      if (data.size > SMALL_IO_BYTES) return { meta, body: createReadStream(paths.bin, { fd: data.fd, autoClose: true }) };
+      let bytes: Buffer | null;
+      try {
+        bytes = readSmall(data.fd, data.size);
+      } finally {
+        closeSync(data.fd);
+      }
+      if (bytes) return { meta, body: Readable.from([bytes], { objectMode: false }) };
     }
     return null;
   }
@@ -177,19 +187,19 @@ async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta
   const json = JSON.stringify(meta);
   for (let attempt = 1; ; attempt++) {
     try {
-      await mkdir(paths.dir, { recursive: true });
+      mkdirSync(paths.dir, { recursive: true });
       const dataFile = await TempFile.write(paths.dir, bytes);
       try {
-        await dataFile.publishAs(paths.bin);
+        dataFile.publishAs(paths.bin);
         const metaFile = await TempFile.write(paths.dir, json);
         try {
-          await metaFile.publishAs(paths.json);
-          if (await isSettled(dataFile, metaFile, paths)) return;
+          metaFile.publishAs(paths.json);
+          if (isSettled(dataFile, metaFile, paths)) return;
         } finally {
-          await metaFile.dispose();
+          metaFile.dispose();
         }
       } finally {
-        await dataFile.dispose();
+        dataFile.dispose();
       }
     } catch (error) {
       // A concurrent deleteImage moved the directory away mid-write: start over in a fresh one.
@@ -208,15 +218,15 @@ async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta
  * already been replaced — a later writer then owns the pair and runs this same check.
  * Only the writer whose meta is current must republish, which keeps contention from snowballing.
  */
-async function isSettled(dataFile: TempFile, metaFile: TempFile, paths: ObjectPaths): Promise<boolean> {
+function isSettled(dataFile: TempFile, metaFile: TempFile, paths: ObjectPaths): boolean {
   // 'gone' means a deleteImage ran after our meta was in place: the put did happen, before it.
-  if ((await metaFile.identityAt(paths.json)) !== 'same') return true;
-  return (await dataFile.identityAt(paths.bin)) !== 'replaced';
+  if (metaFile.identityAt(paths.json) !== 'same') return true;
+  return dataFile.identityAt(paths.bin) !== 'replaced';
 }
 
 /** Parses a stored meta; null when missing or unreadable (e.g. torn by a crash), so the object gets refetched. */
-async function readMeta<M extends StoredMeta>(jsonPath: string): Promise<M | null> {
-  const text = await readFile(jsonPath, 'utf8').catch(nullIfNotFound);
+function readMeta<M extends StoredMeta>(jsonPath: string): M | null {
+  const text = readSmallText(jsonPath);
   if (text === null) return null;
   try {
     const meta: unknown = JSON.parse(text);

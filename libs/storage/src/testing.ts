@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ImageStorage, NewOriginalMeta, NewVariantMeta } from './image-storage';
 
@@ -77,6 +78,7 @@ const INVALID_KEYS: ReadonlyArray<[string, string]> = [
 export async function expectNoObject(storage: ImageStorage, originalKey: string, variantKey: string): Promise<void> {
   expect(await storage.getOriginalMeta(originalKey)).toBeNull();
   expect(await storage.readOriginal(originalKey)).toBeNull();
+  expect(await storage.originalFile(originalKey)).toBeNull();
   expect(await storage.openOriginal(originalKey)).toBeNull();
   expect(await storage.getVariantMeta(originalKey, variantKey)).toBeNull();
   expect(await storage.openVariant(originalKey, variantKey)).toBeNull();
@@ -146,6 +148,15 @@ export function describeStorageConformance(
         expect(read).not.toBeNull();
         expect(read?.meta).toEqual(meta);
         expect(read?.bytes.equals(bytes)).toBe(true);
+      });
+
+      it('hands a renderer a local file holding exactly the stored bytes with originalFile', async () => {
+        const bytes = randomBytes(1024 * 1024 + 5);
+        const meta = await storage.putOriginal(original, bytes, sampleOriginalMeta());
+
+        const file = await storage.originalFile(original);
+        expect(file?.meta).toEqual(meta);
+        expect((await readFile(file!.path)).equals(bytes)).toBe(true);
       });
 
       it('streams exactly the stored bytes with openOriginal', async () => {

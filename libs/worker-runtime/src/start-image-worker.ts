@@ -152,7 +152,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     storage,
     limits,
     quality: config.worker.quality,
-    render: (bytes, probe, transform, renderOptions) => renderPool.render(bytes, probe, transform, renderOptions),
+    render: (source, probe, transform, renderOptions) => renderPool.render(source, probe, transform, renderOptions),
     lanes: new LanePolicy(config.worker),
     costs: new RenderCosts(connection, prefix),
   });

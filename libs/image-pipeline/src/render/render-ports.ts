@@ -1,10 +1,13 @@
 import type { LaneSize, RenderJob, RerouteReason, Transform } from '@image-cloud/contracts';
-import type { ImageLimits, ImageProbe, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
+import type { ImageLimits, ImageProbe, ImageSource, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
 import type { CostTable, LanePolicy, RenderWork } from '@image-cloud/lane-policy';
 import type { ImageStorage, OriginalMeta } from '@image-cloud/storage';
 
-/** Renders a variant; a RenderPool (killable child processes) in production. */
-export type Renderer = (bytes: Buffer, probe: ImageProbe, transform: Transform, options: RenderOptions) => Promise<RenderedVariant>;
+/**
+ * Renders a variant from the original's file; a RenderPool (killable child processes) in
+ * production. Without a probe the renderer reads the header itself.
+ */
+export type Renderer = (source: ImageSource, probe: ImageProbe | null, transform: Transform, options: RenderOptions) => Promise<RenderedVariant>;
 
 /** The cluster-wide render cost model (Redis in production). */
 export interface RenderCostPort {
@@ -41,7 +44,7 @@ export interface RenderState {
   size: LaneSize;
   /** The lane's budget runs out at this epoch ms. */
   deadline: number;
-  original?: { meta: OriginalMeta; bytes: Buffer };
+  original?: { meta: OriginalMeta; path: string };
   work?: RenderWork;
   variant?: RenderedVariant;
   renderMs?: number;

@@ -1,9 +1,12 @@
 import { ImageCloudError } from '@image-cloud/errors';
-import { ACCEPTED_FORMATS, type AcceptedFormat, type ImageProbe, probeImage } from '@image-cloud/imaging';
+import { ACCEPTED_FORMATS, type AcceptedFormat, type ImageProbe } from '@image-cloud/imaging';
 import type { OriginalMeta } from '@image-cloud/storage';
 import type { RenderOutcome, RenderState } from './render-ports';
 
-/** The header facts stored with the original, so the render path need not decode the header again. */
+/**
+ * The header facts stored with the original, so the render path need not decode the header again;
+ * null for metas stored before they carried all of them (the renderer then reads the header).
+ */
 function probeFromMeta(meta: OriginalMeta): ImageProbe | null {
   if (meta.hasAlpha === undefined || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) return null;
   return {
@@ -25,11 +28,11 @@ function probeFromMeta(meta: OriginalMeta): ImageProbe | null {
 export async function renderVariant(state: RenderState): Promise<RenderOutcome | undefined> {
   const { job, deps, original, work, size } = state;
   if (!original || !work) throw new Error('renderVariant needs the original and its work');
-  const probe = probeFromMeta(original.meta) ?? (await probeImage(original.bytes, deps.limits));
   const timeoutMs = Math.max(1, state.deadline - Date.now());
   const started = Date.now();
   try {
-    state.variant = await deps.render(original.bytes, probe, job.transform, { limits: deps.limits, quality: deps.quality, timeoutMs });
+    const source = { path: original.path, size: original.meta.bytes };
+    state.variant = await deps.render(source, probeFromMeta(original.meta), job.transform, { limits: deps.limits, quality: deps.quality, timeoutMs });
     state.renderMs = Date.now() - started;
     return undefined;
   } catch (error) {
