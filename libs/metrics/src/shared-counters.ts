@@ -1,0 +1,27 @@
+import { Counter, type Registry } from 'prom-client';
+import { METRIC_PREFIX } from './metric-prefix';
+
+/**
+ * Counters that both the server and the workers add to (each for the events it sees), defined once
+ * so that both export the same name, help and labels and one query sums them.
+ */
+
+export type RateLimitKind = 'tenant' | 'domain';
+
+export function rateLimitedCounter(registry: Registry): Counter<'kind'> {
+  return new Counter({
+    name: `${METRIC_PREFIX}rate_limited_total`,
+    help: 'Work held back by a limit, by kind: tenant (429 rate_limited, counted by the server) or domain (a prefetch parked for a download slot of its origin domain, counted by the worker).',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+}
+
+export function bigLaneCounter(registry: Registry): Counter<'urgency' | 'reason'> {
+  return new Counter({
+    name: `${METRIC_PREFIX}reroutes_total`,
+    help: 'Renders sent to the big lane instead of the normal one, by urgency (sync, async) and reason: header or predicted (before rendering; the server counts those it starts there) or budget (over the normal budget, counted by the worker).',
+    labelNames: ['urgency', 'reason'],
+    registers: [registry],
+  });
+}
