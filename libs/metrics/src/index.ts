@@ -6,3 +6,4 @@ export { scrapeText, mergeProcessMetrics, type ProcessMetrics } from './merge-me
 export { answerMetricsRequests, askLauncherForMetrics, serveClusterMetrics, type IpcChannel } from './cluster-metrics';
 export { startMetricsHttpServer, type RunningMetricsServer } from './metrics-http-server';
 export type { Registry } from 'prom-client';
+export { STATUS_PAGE_HTML, STATUS_PAGE_CSP } from './status-page';

@@ -1,11 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
+import { notesOf } from './request-log';
 
 /** Policy 5, overload is answered early: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
 const MIN_ERROR_MAX_AGE_SECONDS = 60;
 
 export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number): void {
+  notesOf(res).errorCode = error.code;
   if (res.headersSent) {
     res.destroy(error);
     return;
