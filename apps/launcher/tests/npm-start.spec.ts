@@ -77,6 +77,16 @@ describe('npm start (the launcher)', () => {
     const decoded = await decodeImage(Buffer.from(await response.arrayBuffer()));
     expect([decoded.format, decoded.width, decoded.height]).toEqual(['jpeg', 200, 150]);
 
+    // One scrape address for the whole machine: the server's /metrics carries every process's series.
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(metrics.headers.get('cache-control')).toBe('no-store');
+    const text = await metrics.text();
+    for (const [role, index] of [['server', 0], ['worker-normal', 0], ['worker-normal', 1], ['worker-big', 0], ['launcher', 0]]) {
+      expect(text).toMatch(new RegExp(`^process_resident_memory_bytes\\{role="${role}",index="${index}"\\} \\d+`, 'm'));
+    }
+    expect(text).toMatch(/^image_cloud_jobs_total\{stage="render",lane="sync-normal",outcome="ok",role="worker-normal",index="\d"\} 1$/m);
+    expect(text).toMatch(/^image_cloud_http_requests_total\{route="\/get_image",status="200",role="server",index="0"\} 1$/m);
+
     expect(output).toMatch(/2 normal-lane worker\(s\)/);
     expect(output.match(/"msg":"image worker started"/g)?.length).toBe(3);
 
