@@ -9,7 +9,7 @@ const ALLOWED = {
   'libs/contracts': [],
   'libs/config': ['contracts'],
   'libs/logger': [],
-  'libs/metrics': [],
+  'libs/metrics': ['contracts', 'errors'],
   'libs/storage': [],
   'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],

@@ -1,7 +1,11 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LANES } from '@image-cloud/contracts';
+import { ERROR_CODES } from '@image-cloud/errors';
 import { cachedReading } from './cached-reading';
 import { DURATION_BUCKETS, METRIC_PREFIX } from './metric-prefix';
 import { bigLaneCounter, rateLimitedCounter } from './shared-counters';
+
+const BATCH_RESULTS = ['accepted', 'duplicate', 'rejected'] as const;
 
 /** How a request was answered from the cache's point of view; `none` for requests that serve no image. */
 export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'none';
@@ -48,7 +52,7 @@ export interface ServerMetricsOptions {
 /** Everything the ServiceServer counts; every metric is defined here once, with its help text. */
 export class ServerMetrics {
   private readonly requests: Counter<'route' | 'status'>;
-  private readonly errors: Counter<'route' | 'code'>;
+  private readonly errors: Counter<'code'>;
   private readonly duration: Histogram<'route' | 'cache' | 'lane'>;
   private readonly coalesced: Counter<'route'>;
   private readonly overloadRefusals: Counter<'lane'>;
@@ -65,8 +69,8 @@ export class ServerMetrics {
     this.requests = new Counter({ name: `${METRIC_PREFIX}http_requests_total`, help: 'HTTP requests answered, by route template and status code.', labelNames: ['route', 'status'], registers });
     this.errors = new Counter({
       name: `${METRIC_PREFIX}http_errors_total`,
-      help: 'HTTP error answers by route template and error code (the "error" field of the JSON answer).',
-      labelNames: ['route', 'code'],
+      help: 'HTTP error answers by error code (the "error" field of the JSON answer); every code of the registry starts at 0.',
+      labelNames: ['code'],
       registers,
     });
     this.duration = new Histogram({
@@ -97,12 +101,17 @@ export class ServerMetrics {
       labelNames: ['result'],
       registers,
     });
+    // Rare events start at 0, so the first one shows as an increase (a series born at 1 never does).
+    for (const code of Object.keys(ERROR_CODES)) this.errors.inc({ code }, 0);
+    for (const lane of LANES) this.overloadRefusals.inc({ lane }, 0);
+    for (const result of BATCH_RESULTS) this.batchUrls.inc({ result }, 0);
+    this.batches.inc(0);
     this.registerClusterState(cachedReading(options.readClusterState, options.stateTtlMs ?? 1_000));
   }
 
   observeRequest(request: ObservedRequest): void {
     this.requests.inc({ route: request.route, status: String(request.status) });
-    if (request.code) this.errors.inc({ route: request.route, code: request.code });
+    if (request.code) this.errors.inc({ code: request.code });
     this.duration.observe({ route: request.route, cache: request.cache, lane: request.lane }, request.seconds);
     if (request.cache === 'coalesced') this.coalesced.inc({ route: request.route });
   }
@@ -122,7 +131,7 @@ export class ServerMetrics {
 
   countBatch(counts: { accepted: number; duplicate: number; rejected: number }): void {
     this.batches.inc();
-    for (const result of ['accepted', 'duplicate', 'rejected'] as const) this.batchUrls.inc({ result }, counts[result]);
+    for (const result of BATCH_RESULTS) this.batchUrls.inc({ result }, counts[result]);
   }
 
   /** Queue depth and live slots are read from Redis when scraped (cached), never counted along. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { domainLabeller } from './domain-label';
-import { bigLaneCounter, rateLimitedCounter } from './shared-counters';
+import { bigLaneCounter, rateLimitedCounter, startedAtZero } from './shared-counters';
 import { DURATION_BUCKETS, METRIC_PREFIX } from './metric-prefix';
 
 /** What a finished job reports (the worker runtime's job event, structurally). */
@@ -93,12 +93,13 @@ export class WorkerMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
-    this.childrenReplaced = new Counter({
+    const childrenReplaced = new Counter({
       name: `${METRIC_PREFIX}render_children_replaced_total`,
       help: 'Render child processes replaced, by reason: budget (killed at the lane budget) or crash.',
       labelNames: ['reason'],
       registers,
     });
+    this.childrenReplaced = startedAtZero(childrenReplaced, [{ reason: 'budget' }, { reason: 'crash' }]);
     this.rateLimited = rateLimitedCounter(registry);
     const slots = new Gauge({ name: `${METRIC_PREFIX}worker_slots`, help: 'Jobs this process may run at once, by stage.', labelNames: ['stage'], registers });
     slots.set({ stage: 'render' }, options.slots.render);
