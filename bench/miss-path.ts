@@ -49,6 +49,19 @@ async function main(): Promise<void> {
         ['idle (cores waiting)', (cores * urls.length) / system.imagesPerSecond - total, '', (1000 * ((cores * urls.length) / system.imagesPerSecond - total)) / urls.length],
       ],
     );
+    // CPU per image is steadier than images/s on a shared machine: when the cores are saturated,
+    // throughput is the inverse of it. The load generator (which also plays the origin) is left out.
+    const serving = (m: typeof system) => [...(m.cpu ?? new Map<string, number>())].filter(([role]) => !role.startsWith('load generator')).reduce((sum, [, s]) => sum + s, 0);
+    const directCpuMs = ((serving(directBefore) + serving(directAfter)) / 2 / urls.length) * 1000;
+    const systemCpuMs = (serving(system) / urls.length) * 1000;
+    printTable(
+      'CPU per image of the serving processes (load generator and origin left out)',
+      ['run', 'CPU ms per image', 'ratio (direct server / run)'],
+      [
+        [`direct server, ${cores} processes (mean of before and after)`, directCpuMs, 1],
+        ['whole system (server, workers, render children, Redis)', systemCpuMs, directCpuMs / systemCpuMs],
+      ],
+    );
     const commands = [...(system.redisCommands ?? new Map<string, number>())].sort((a, b) => b[1] - a[1]);
     const calls = commands.reduce((sum, [, n]) => sum + n, 0);
     printTable(

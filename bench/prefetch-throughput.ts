@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BatchProgress, batchProgressSchema, batchReceiptSchema } from '@image-cloud/contracts';
-import { type OriginServer, startOriginServer } from '@image-cloud/testing';
+import { type OriginServer, TEST_REDIS_URL, startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './lib/cluster';
 import { cpuByRole } from './lib/cpu-accounting';
+import { redisCommandsDuring } from './lib/redis-commands';
 import { runLoad } from './lib/load';
 import { printTable } from './lib/table';
 import { runBenchmark } from './lib/run-benchmark';
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
 
     // When each origin served its last URL: that domain's share of the batch is done.
     const finishedAt = new Map<Domain, number>();
-    const { result: progress, cpu } = await cpuByRole(async () => {
+    const { result: measured, commands } = await redisCommandsDuring(TEST_REDIS_URL, () => cpuByRole(async () => {
       let last: BatchProgress;
       do {
         await sleep(50);
@@ -73,7 +74,8 @@ async function main(): Promise<void> {
         last = batchProgressSchema.parse(await (await fetch(`${cluster.url}/fire_and_forget/${batchId}`)).json());
       } while (!last.complete);
       return last;
-    });
+    }));
+    const { result: progress, cpu } = measured;
     const totalSeconds = (performance.now() - started) / 1000;
 
     const rows = DOMAINS.map((domain, i) => {
@@ -109,6 +111,13 @@ async function main(): Promise<void> {
       [...cpu]
         .sort((x, y) => y[1] - x[1])
         .map(([role, seconds]) => [role, seconds, `${Math.round((100 * seconds) / coreSeconds)}%`, (1000 * seconds) / (perDomain * DOMAINS.length)]),
+    );
+    const calls = [...commands].sort((x, y) => y[1] - x[1]);
+    const urls = perDomain * DOMAINS.length;
+    printTable(
+      `Redis commands per URL during the batch (${(calls.reduce((sum, [, n]) => sum + n, 0) / urls).toFixed(1)} in all, commands inside Lua scripts included; the progress polls of this benchmark too)`,
+      ['command', 'per URL'],
+      calls.slice(0, 10).map(([name, n]): Array<string | number> => [name, n / urls]),
     );
     const over = DOMAINS.filter((domain) => domain.origin!.maxConcurrent() > domain.cap);
     console.log(over.length === 0 ? 'no origin ever saw more parallel downloads than its cap' : `CAP EXCEEDED at ${over.map((d) => d.name).join(', ')}`);

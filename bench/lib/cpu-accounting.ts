@@ -20,6 +20,15 @@ function processes(): Array<{ pid: number; args: string; seconds: number }> {
   return list;
 }
 
+/** The bench forks its direct-server baseline from its own script; they differ by environment. */
+function isDirectServer(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((entry) => entry.startsWith('DIRECT_SERVER_PORT='));
+  } catch {
+    return false;
+  }
+}
+
 /** CPU seconds used so far by every process on the machine, by pid, with a role from its command line. */
 function snapshot(): Map<number, { role: string; seconds: number }> {
   const result = new Map<number, { role: string; seconds: number }>();
@@ -33,7 +42,9 @@ function snapshot(): Map<number, { role: string; seconds: number }> {
           : args.includes('redis-server')
             ? 'redis-server'
             : args.includes('dist/bench/')
-              ? 'load generator (this process)'
+              ? isDirectServer(pid)
+                ? 'direct server processes'
+                : 'load generator (this process)'
               : null;
     if (role) result.set(pid, { role, seconds });
   }

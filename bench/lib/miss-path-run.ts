@@ -75,7 +75,8 @@ export async function directServerMissPath(urls: string[], options: { processes:
     const variants = urls.map((url) => direct.variantUrl(url, 200, 200));
     // Unmeasured warm-up (code loaded, JIT), as the whole system warms while caching the originals.
     await runLoad(variants.slice(0, options.processes * 4), options.clients);
-    return summarize((await runLoad(variants, options.clients)).get('all'));
+    const { result, cpu } = await cpuByRole(() => runLoad(variants, options.clients));
+    return { ...summarize(result.get('all')), cpu };
   } finally {
     await direct.stop();
   }

@@ -17,7 +17,7 @@ function parseEntry(raw: string | undefined): CostEntry | undefined {
  * Concurrent updates may lose one sample; a moving average does not mind.
  */
 export class RenderCosts {
-  private cached: { at: number; table: CostTable } | null = null;
+  private cached: { at: number; table: Map<string, CostEntry> } | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -30,6 +30,10 @@ export class RenderCosts {
 
   /** The table, read at most once a second per process; empty (defaults) when Redis does not answer. */
   async table(): Promise<CostTable> {
+    return this.reading();
+  }
+
+  private async reading(): Promise<Map<string, CostEntry>> {
     if (this.cached && Date.now() - this.cached.at < READ_EVERY_MS) return this.cached.table;
     const fields = await this.redis.hgetall(this.key).catch(() => ({}) as Record<string, string>);
     const table = new Map<string, CostEntry>();
@@ -51,10 +55,16 @@ export class RenderCosts {
     await this.update(work, (entry, now) => afterOverrun(entry, work, budgetMs, now));
   }
 
+  /**
+   * Updates one entry from this process's reading of the table (at most a second old, read now
+   * when older), so a render costs one write, not three round trips; a sample another worker
+   * wrote within that second may be lost, as with any concurrent update.
+   */
   private async update(work: RenderWork, next: (entry: CostEntry | undefined, now: number) => CostEntry): Promise<void> {
+    const table = await this.reading();
     const now = Date.now();
-    const entry = next(parseEntry((await this.redis.hget(this.key, work.key)) ?? undefined), now);
+    const entry = next(table.get(work.key), now);
     await this.redis.hset(this.key, work.key, `${entry.msPerUnit.toFixed(3)}|${entry.at}`);
-    this.cached = null;
+    table.set(work.key, entry);
   }
 }

@@ -175,6 +175,38 @@ describe('createOriginFetcher against a real loopback origin', () => {
       expect(server.cutShort()).toBe(cutBefore + 1);
     });
 
+    it('keeps connections alive, and retries once on a fresh one when the origin closed the kept socket', async () => {
+      const requestsOnSocket = new WeakMap<object, number>();
+      const sockets = new Set<object>();
+      let requests = 0;
+      server.route('/closes-kept', (req, res) => {
+        requests++;
+        sockets.add(req.socket);
+        const seen = (requestsOnSocket.get(req.socket) ?? 0) + 1;
+        requestsOnSocket.set(req.socket, seen);
+        // The origin dropped its idle side just as the kept socket was reused.
+        if (seen > 1) return void req.socket.destroy();
+        res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': TINY_JPEG.length }).end(TINY_JPEG);
+      });
+      const keepsAlive = fetcher();
+      await keepsAlive.fetch(server.url('/closes-kept'));
+      await new Promise((r) => setTimeout(r, 50)); // the socket back in the agent's free list
+      const second = await keepsAlive.fetch(server.url('/closes-kept'));
+      expect(second.bytes.equals(TINY_JPEG)).toBe(true);
+      // First download, the reused socket's failed attempt, the retry on a new connection.
+      expect([requests, sockets.size]).toEqual([3, 2]);
+    });
+
+    it('does not retry a reset on a fresh connection: that is the origin failing', async () => {
+      let requests = 0;
+      server.route('/resets', (req) => {
+        requests++;
+        req.socket.destroy();
+      });
+      await expectFailure(fetcher().fetch(server.url('/resets')), 'origin_error', 502, true);
+      expect(requests).toBe(1);
+    });
+
     it('the total budget covers all redirect hops together', async () => {
       // Each hop answers within the response timeout, but the chain as a whole is too slow.
       server.route('/slow-hop', (req, res) => {

@@ -3,16 +3,15 @@ import type { Redis } from 'ioredis';
 import { originKeys } from './redis-keys';
 
 /**
- * Wake-ups for downloads waiting for a slot of a domain: whoever frees a slot announces its pool
- * on one Redis channel, and every worker process wakes its waiters of that pool at once (they then
- * race for the slot in the slot script; the loser waits again). A missed notice costs a poll.
+ * Wake-ups for downloads waiting for a slot of a domain: the slot's release script announces its
+ * pool on one Redis channel, and every worker process wakes its waiters of that pool at once (they
+ * then race for the slot in the slot script; the loser waits again). A missed notice costs a poll.
  */
 export class OriginReleases {
   private readonly local = new EventEmitter();
   private started = false;
 
   constructor(
-    private readonly publisher: Redis,
     private readonly subscriber: Redis,
     private readonly prefix: string,
   ) {
@@ -26,10 +25,6 @@ export class OriginReleases {
       if (channel === originKeys.releases(this.prefix)) this.local.emit(pool);
     });
     await this.subscriber.subscribe(originKeys.releases(this.prefix));
-  }
-
-  async announce(pool: string): Promise<void> {
-    await this.publisher.publish(originKeys.releases(this.prefix), pool);
   }
 
   next(pool: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {

@@ -73,7 +73,11 @@ export interface OriginSlot {
    * to respect); the lease stays renewed with this object. On false the caller releases it.
    */
   handOver(): Promise<boolean>;
-  /** Frees the slot; `originAnswered` ends a run of 429/503 answers, so the next back-off starts short again. */
+  /**
+   * Frees the slot and announces it to the downloads waiting in line (OriginReleases), then wakes
+   * parked prefetches; `originAnswered` ends a run of 429/503 answers, so the next back-off starts
+   * short again.
+   */
   release(originAnswered?: boolean): Promise<void>;
   /** The origin answered 429/503: no downloads from its domain for a while. Resolves to the back-off in ms. */
   backOff(retryAfterSeconds?: number): Promise<number>;
@@ -187,7 +191,9 @@ export class OriginSlots {
         if (released) return;
         released = true;
         clearInterval(renewal);
-        const free = Number(await releaseSlot(this.redis, [keys.slots, keys.syncWaiters, keys.strikes], [token, cap, originAnswered ? '1' : '0']));
+        const free = Number(
+          await releaseSlot(this.redis, [keys.slots, keys.syncWaiters, keys.strikes], [token, cap, originAnswered ? '1' : '0', originKeys.releases(this.prefix), pool]),
+        );
         await this.wakeParked(keys.asyncWaiters, free);
       },
       backOff: async (retryAfterSeconds) => {

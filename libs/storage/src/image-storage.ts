@@ -45,6 +45,11 @@ export interface StoredObject<M> {
   meta: M;
   /** The stored bytes as a stream; it stays readable even if the object is deleted meanwhile. */
   body: Readable;
+  /**
+   * The same bytes, when the storage read a small object whole anyway: a server can answer with
+   * them at once instead of piping the stream.
+   */
+  bytes?: Buffer;
 }
 
 /**

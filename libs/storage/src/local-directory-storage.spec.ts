@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { LocalDirectoryStorage } from './local-directory-storage';
+import { SMALL_IO_BYTES } from './small-io';
 import {
   describeStorageConformance,
   expectNoObject,
@@ -48,6 +49,19 @@ describe('LocalDirectoryStorage on disk', () => {
 
   afterEach(async () => {
     await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('reads a small object whole (bytes and body), and streams a big one from its descriptor only', async () => {
+    const small = randomBytes(10_000);
+    const big = randomBytes(SMALL_IO_BYTES + 1);
+    await storage.putOriginal(key, big, sampleOriginalMeta());
+    await storage.putVariant(key, variantKey, small, sampleVariantMeta());
+
+    const variant = await storage.openVariant(key, variantKey);
+    expect(variant?.bytes?.equals(small)).toBe(true);
+    const original = await storage.openOriginal(key);
+    expect(original?.bytes).toBeUndefined();
+    expect((await readAll(original!.body)).equals(big)).toBe(true);
   });
 
   it('fans objects out by key prefix and keeps variants inside their original directory', async () => {

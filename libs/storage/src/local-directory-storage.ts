@@ -170,7 +170,7 @@ export class LocalDirectoryStorage implements ImageStorage {
       } finally {
         closeSync(data.fd);
       }
-      if (bytes) return { meta, body: Readable.from([bytes], { objectMode: false }) };
+      if (bytes) return { meta, body: Readable.from([bytes], { objectMode: false }), bytes };
     }
     return null;
   }

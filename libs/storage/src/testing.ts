@@ -239,6 +239,16 @@ export function describeStorageConformance(
         expect((await readAll(opened!.body)).equals(bytes)).toBe(true);
       });
 
+      it('gives a small variant whole as bytes too, when it gives bytes at all, equal to the stream', async () => {
+        await storage.putOriginal(original, randomBytes(100), sampleOriginalMeta());
+        const bytes = randomBytes(20_000);
+        await storage.putVariant(original, variant, bytes, sampleVariantMeta());
+
+        const opened = await storage.openVariant(original, variant);
+        if (opened?.bytes !== undefined) expect(opened.bytes.equals(bytes)).toBe(true);
+        expect((await readAll(opened!.body)).equals(bytes)).toBe(true);
+      });
+
       it('keeps variants of one original, and the original itself, apart', async () => {
         const originalBytes = randomBytes(100);
         const a = randomBytes(300);

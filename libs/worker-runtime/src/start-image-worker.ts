@@ -117,7 +117,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     backoffMs: config.fetch.backoffMs,
     wakeParked: (waiterId) => parked.promote(waiterId),
   });
-  const slotReleases = new OriginReleases(connection, releasesConnection, prefix);
+  const slotReleases = new OriginReleases(releasesConnection, prefix);
   await slotReleases.start();
   // The lease on an original covers a sync job's wait for a download slot and the download itself.
   const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;

@@ -54,5 +54,10 @@ export async function sendStored(
     res.end();
     return;
   }
+  if (stored.bytes) {
+    body.destroy();
+    res.end(stored.bytes);
+    return;
+  }
   await pipeline(body, res);
 }

@@ -36,13 +36,12 @@ export async function downloadFromOrigin(state: FetchState): Promise<FetchOutcom
     state.slot = undefined;
     // The next download of the domain waiting in this process takes the slot as it is.
     const handedOn = slot && answered && (await state.line.offer(slot).catch(() => false));
-    if (slot && !handedOn) await releaseSlot(state, slot, answered);
+    if (slot && !handedOn) await releaseSlot(slot, answered);
   }
   return undefined;
 }
 
-/** Frees a slot and wakes whoever waits for one; with Redis gone the lease runs out by itself. */
-export async function releaseSlot(state: FetchState, slot: NonNullable<FetchState['slot']>, originAnswered: boolean): Promise<void> {
+/** Frees a slot, which wakes whoever waits for one; with Redis gone the lease runs out by itself. */
+export async function releaseSlot(slot: NonNullable<FetchState['slot']>, originAnswered: boolean): Promise<void> {
   await slot.release(originAnswered).catch(() => undefined);
-  await state.deps.slotReleases?.announce(slot.pool).catch(() => undefined);
 }

@@ -39,7 +39,7 @@ export function createFetchPipeline(deps: FetchPipelineDeps): FetchPipeline {
       try {
         return await runSteps(steps, state, stopWhenAborted);
       } finally {
-        if (state.slot) await releaseSlot(state, state.slot, false);
+        if (state.slot) await releaseSlot(state.slot, false);
         await state.lease?.release().catch(() => undefined);
       }
     },

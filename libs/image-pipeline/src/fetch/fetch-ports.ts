@@ -37,10 +37,8 @@ export interface OriginSlots {
   tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string; parks?: boolean }): Promise<OriginSlotAttempt>;
 }
 
-/** Wake-ups when a download slot of a domain is freed anywhere in the cluster. */
+/** Wake-ups when a download slot of a domain is freed anywhere in the cluster (its release announces it). */
 export interface SlotReleases {
-  /** Tells every process that a slot of `pool` was freed. */
-  announce(pool: string): Promise<void>;
   /** Resolves when a slot of `pool` may have been freed, or after `timeoutMs`. */
   next(pool: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 }

@@ -23,22 +23,26 @@ export async function takeOriginSlot(state: FetchState): Promise<FetchOutcome | 
   const startedAt = Date.now();
   const giveUpAt = startedAt + deps.originSlotWaitMs;
   const ticket = line.ticket();
+  const lineLimit = Math.max(cap, deps.maxInLine ?? 0);
   let inLine = false;
   for (;;) {
-    // A prefetch that will wait in this process's line does not join the cluster's line of parked
+    const mayWaitHere = job.urgency === 'async' && perSecond === undefined && Date.now() - startedAt < ASYNC_WAIT_IN_PLACE_MS;
+    // A prefetch that may wait in this process's line does not join the cluster's line of parked
     // jobs, so a released slot never tries to wake a job that is running.
-    const waitsHere =
-      job.urgency === 'async' &&
-      perSecond === undefined &&
-      Date.now() - startedAt < ASYNC_WAIT_IN_PLACE_MS &&
-      (inLine || line.count(pool, 'async') < Math.max(cap, deps.maxInLine ?? 0));
-    const attempt = await slots.tryAcquire(job.url, { urgency: job.urgency, id: options.waiterId, parks: !waitsHere });
+    let attempt = await slots.tryAcquire(job.url, { urgency: job.urgency, id: options.waiterId, parks: !mayWaitHere });
+    // Whether the line here has room is decided once the refusal is known, in the same tick as
+    // joining it: prefetches asking at once would otherwise all see a short line. A full line
+    // sends the prefetch to the cluster's line of parked jobs (asking once more on the way).
+    if (!attempt.slot && mayWaitHere && attempt.reason === 'saturated' && !inLine && line.count(pool, 'async') >= lineLimit) {
+      attempt = await slots.tryAcquire(job.url, { urgency: job.urgency, id: options.waiterId, parks: true });
+      if (!attempt.slot) return { kind: 'park', delayMs: attempt.waitMs, reason: attempt.reason };
+    }
     if (attempt.slot) {
       state.slot = attempt.slot;
       return undefined;
     }
     if (job.urgency === 'async') {
-      if (!waitsHere || attempt.reason !== 'saturated') return { kind: 'park', delayMs: attempt.waitMs, reason: attempt.reason };
+      if (!mayWaitHere || attempt.reason !== 'saturated') return { kind: 'park', delayMs: attempt.waitMs, reason: attempt.reason };
       inLine = true;
     } else {
       checkSyncWait(attempt, giveUpAt, deps.originSlotWaitMs);

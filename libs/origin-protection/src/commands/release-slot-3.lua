@@ -1,5 +1,7 @@
 --[[
-  Frees a download slot; an answer from the origin ends a run of busy (429/503) answers.
+  Frees a download slot, and announces the pool on the releases channel in the same call, so
+  downloads waiting in line anywhere wake at once; an answer from the origin ends a run of busy
+  (429/503) answers.
 
   KEYS[1] slots: sorted set of slot tokens, scored by lease expiry
   KEYS[2] sync waiters: sorted set of polling sync jobs, scored by expiry
@@ -8,6 +10,8 @@
   ARGV[1] token of the slot
   ARGV[2] cap: slots of the pool
   ARGV[3] '1' when the origin answered, else '0'
+  ARGV[4] releases channel (pub/sub)
+  ARGV[5] the pool, as announced
 
   Returns how many parked prefetches to wake: one per free slot, none while a sync waiter is
   polling (it takes the slot itself).
@@ -18,4 +22,5 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return math.max(0, tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1]) - redis.call('ZCARD', KEYS[2]))
