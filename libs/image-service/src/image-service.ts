@@ -35,6 +35,8 @@ export interface FetchOptions {
   useAlternativeClouds?: boolean;
   /** Aborted when the client goes away: stop waiting (the jobs still finish and fill the cache). */
   signal?: AbortSignal;
+  /** Carried in the jobs this request queues, so the workers' log lines name it. */
+  requestId?: string;
 }
 
 export type CacheStatus = 'HIT' | 'MISS';
@@ -82,7 +84,7 @@ export class ImageService {
   /** A variant, stored or rendered now. */
   async openVariant(url: string, transform: Transform, options: FetchOptions = {}): Promise<Served<StoredObject<VariantMeta>>> {
     const { storage, failures, renderQueues, waiter } = this.deps;
-    const job = renderJobFor(url, 'sync-normal', transform);
+    const job = renderJobFor(url, 'sync-normal', transform, options.requestId);
     const find = () => storage.openVariant(job.originalKey, job.variantKey);
     const stored = await find();
     if (stored) return { object: stored, cache: 'HIT' };
@@ -131,7 +133,7 @@ export class ImageService {
    */
   private async fetchOriginal(url: string, options: FetchOptions, deadline: number, forRender = false): Promise<{ meta: OriginalMeta; coalesced: boolean }> {
     const { storage, failures, fetchQueue, waiter } = this.deps;
-    const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false });
+    const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false, requestId: options.requestId });
     if (options.onlySendIfLocal) throw new ImageCloudError('not_cached', 'The image is not cached here (only_send_if_local).');
     await this.forgetUnlessFinal(job.originalKey, FETCH_FAILURE_FIELD);
     if (forRender) await this.deps.overload.check('sync-normal');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
-import { type LaneSize, laneOf, peerImageUrl } from '@image-cloud/contracts';
+import { type LaneSize, fetchJobIdOf, laneOf, peerImageUrl, renderJobIdOf } from '@image-cloud/contracts';
 import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
 import {
   type JobEvent,
@@ -83,10 +83,16 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     slots: { render: config.worker.concurrency, fetch: config.fetch.concurrency + config.fetch.prefetchConcurrency },
     activeJobs: () => activeJobs(),
   });
+  // The request that queued each running job (from its payload), for the job's log line.
+  const requestIds = new Map<string, string>();
+  const noteRequest = (jobId: string, requestId: string | undefined) => requestId && requestIds.set(jobId, requestId);
   const onJobEvent = (event: JobEvent) => {
     options.onJobEvent?.(event);
     metrics.observeJob(event);
+    const requestId = requestIds.get(event.jobId);
+    requestIds.delete(event.jobId);
     logger.debug('job finished', {
+      ...(requestId ? { requestId } : {}),
       stage: event.stage,
       lane: event.lane,
       outcome: event.outcome,
@@ -145,7 +151,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     prefetchConcurrency: config.fetch.prefetchConcurrency,
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     ...lockTimings,
-    process: (job, context) => (job.urgency === 'sync' ? gate.during(() => fetchPipeline.run(job, context)) : fetchPipeline.run(job, context)),
+    process: (job, context) => {
+      noteRequest(fetchJobIdOf(job), job.requestId);
+      return job.urgency === 'sync' ? gate.during(() => fetchPipeline.run(job, context)) : fetchPipeline.run(job, context);
+    },
     onFinal: async (job, outcome) => {
       if (job.batchId) await batches.finished(job.batchId, outcome);
     },
@@ -180,7 +189,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     asyncAttempts: config.worker.asyncAttempts,
     ...lockTimings,
-    process: (job, context) => gate.during(() => renderPipeline.run(job, context)),
+    process: (job, context) => {
+      noteRequest(renderJobIdOf(job), job.requestId);
+      return gate.during(() => renderPipeline.run(job, context));
+    },
     onJobEvent: (event) => {
       // Admission estimates from renders that finished; failures and reroutes are no render time.
       if (event.outcome === 'ok' && event.renderMs !== undefined) laneLoad.recordRender(size, event.durationMs).catch(logFailure);

@@ -25,13 +25,20 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
 /** Maps anything thrown in a route to the JSON error `{error, message}`; unknown errors are logged and answered 500. */
 export function errorHandler(logger: Logger, negativeCacheSeconds: number): ErrorRequestHandler {
   return (thrown, req, res, _next) => {
+    // The client hung up (mid-stream, or while waiting): nobody to answer, and not our error.
+    // The request's log line says 499.
+    if (req.socket.destroyed || res.destroyed) {
+      logger.debug('client went away', { requestId: notesOf(res).requestId, path: req.originalUrl, reason: (thrown as Error)?.message });
+      res.destroy();
+      return;
+    }
     let error: ImageCloudError;
     const status = (thrown as { status?: number; type?: string }).status;
     if (thrown instanceof ImageCloudError) error = thrown;
     else if ((thrown as { type?: string }).type === 'entity.too.large') error = new ImageCloudError('payload_too_large', 'The request body is too large.');
     else if (status && status >= 400 && status < 500) error = new ImageCloudError('bad_parameter', 'The request is malformed.');
     else error = toImageCloudError(thrown);
-    if (error.code === 'internal_error') logger.error('unhandled error', { method: req.method, path: req.originalUrl, error: thrown });
+    if (error.code === 'internal_error') logger.error('unhandled error', { requestId: notesOf(res).requestId, method: req.method, path: req.originalUrl, error: thrown });
     sendError(res, error, negativeCacheSeconds);
   };
 }

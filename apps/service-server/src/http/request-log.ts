@@ -1,4 +1,6 @@
-import type { RequestHandler, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { requestIdSchema } from '@image-cloud/contracts';
 import type { Logger } from '@image-cloud/logger';
 import type { CacheResult, ServerMetrics } from '@image-cloud/metrics';
 import { routeLabel } from './route-label';
@@ -8,6 +10,8 @@ const CLIENT_CLOSED = 499;
 
 /** What the routes leave in res.locals for the request's log line and metrics. */
 export interface RequestNotes {
+  /** The request's id (X-Request-Id): in its log line, its answer and the jobs it queues. */
+  requestId: string;
   /** The error code of an error answer (set by the error handler). */
   errorCode?: string;
   /** A miss that joined a job another request was already waiting for. */
@@ -16,6 +20,12 @@ export interface RequestNotes {
 
 export function notesOf(res: Response): RequestNotes {
   return res.locals as RequestNotes;
+}
+
+/** The caller's X-Request-Id when it is a plausible id (so a request can be followed across systems), else a new one. */
+function requestIdOf(req: Request): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && requestIdSchema.safeParse(given).success ? given : randomUUID();
 }
 
 function cacheResultOf(res: Response): CacheResult {
@@ -33,6 +43,9 @@ function cacheResultOf(res: Response): CacheResult {
 export function requestLog(logger: Logger, metrics: ServerMetrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    const requestId = requestIdOf(req);
+    notesOf(res).requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
     res.on('close', () => {
       const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -43,6 +56,7 @@ export function requestLog(logger: Logger, metrics: ServerMetrics): RequestHandl
       metrics.observeRequest({ route, status, code, cache, lane, seconds });
       if (code === 'rate_limited') metrics.countTenantRateLimited();
       logger.info('request', {
+        requestId,
         method: req.method,
         route,
         path: req.originalUrl,

@@ -32,6 +32,7 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
       onlySendIfLocal: request.onlySendIfLocal,
       useAlternativeClouds: request.useAlternativeClouds,
       signal: clientSignal(res),
+      requestId: notesOf(res).requestId,
     };
     if (request.noImage) {
       const { object: meta, cache, coalesced } = await service.originalMeta(request.url, options);
@@ -58,7 +59,7 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
 
   router.get('/image_info', async (req, res) => {
     const url = urlParam(req.query);
-    const { object: meta, cache, coalesced } = await service.originalMeta(url, { signal: clientSignal(res) });
+    const { object: meta, cache, coalesced } = await service.originalMeta(url, { signal: clientSignal(res), requestId: notesOf(res).requestId });
     notesOf(res).coalesced = coalesced;
     res.setHeader('X-Cache', cache);
     res.setHeader('Cache-Control', 'no-cache');
