@@ -27,24 +27,37 @@ function isMessage(message: unknown, type: string): message is MetricsMessage {
 export interface IpcChannel {
   send?(message: unknown): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
-  off(event: 'message', listener: (message: unknown) => void): unknown;
   readonly connected?: boolean;
 }
 
+/** Answers awaited on each channel by request id: one listener per channel, however many scrapes overlap. */
+const pendingByChannel = new WeakMap<IpcChannel, Map<string, (message: MetricsMessage) => void>>();
+
+function pendingOn(channel: IpcChannel): Map<string, (message: MetricsMessage) => void> {
+  let pending = pendingByChannel.get(channel);
+  if (!pending) {
+    const waiting = new Map<string, (message: MetricsMessage) => void>();
+    channel.on('message', (message) => {
+      if (isMessage(message, CLUSTER_ANSWER) || isMessage(message, PROCESS_ANSWER)) waiting.get(message.id)?.(message);
+    });
+    pendingByChannel.set(channel, waiting);
+    pending = waiting;
+  }
+  return pending;
+}
+
 /** Sends `request` and resolves with the matching answer, or null after `timeoutMs` (a busy or dying process is skipped, not waited for). */
-function ask<T>(channel: IpcChannel, request: MetricsMessage, answerType: string, timeoutMs: number): Promise<T | null> {
+function ask<T>(channel: IpcChannel, request: MetricsMessage, timeoutMs: number): Promise<T | null> {
   if (!channel.send || channel.connected === false) return Promise.resolve(null);
+  const pending = pendingOn(channel);
   return new Promise((resolve) => {
     const done = (value: T | null) => {
       clearTimeout(timer);
-      channel.off('message', listener);
+      pending.delete(request.id);
       resolve(value);
     };
-    const listener = (message: unknown) => {
-      if (isMessage(message, answerType) && message.id === request.id) done((message.metrics ?? null) as T | null);
-    };
     const timer = setTimeout(() => done(null), timeoutMs);
-    channel.on('message', listener);
+    pending.set(request.id, (message) => done((message.metrics ?? null) as T | null));
     try {
       channel.send!(request);
     } catch {
@@ -66,7 +79,7 @@ export function answerMetricsRequests(registry: Registry, channel: IpcChannel = 
 
 /** Server side: every other process's metrics from the launcher; empty when not started by one. */
 export async function askLauncherForMetrics(timeoutMs: number, channel: IpcChannel = process): Promise<ProcessMetrics[]> {
-  const answer = await ask<ProcessMetrics[]>(channel, { type: ASK_CLUSTER, id: randomUUID() }, CLUSTER_ANSWER, timeoutMs);
+  const answer = await ask<ProcessMetrics[]>(channel, { type: ASK_CLUSTER, id: randomUUID() }, timeoutMs);
   return answer ?? [];
 }
 
@@ -80,7 +93,7 @@ export function serveClusterMetrics(options: { registry: Registry; children: () 
     const others = options.children().filter((child) => child !== from);
     void Promise.all([
       options.registry.getMetricsAsJSON() as Promise<ProcessMetrics>,
-      ...others.map((child) => ask<ProcessMetrics>(child, { type: ASK_PROCESS, id: randomUUID() }, PROCESS_ANSWER, options.timeoutMs)),
+      ...others.map((child) => ask<ProcessMetrics>(child, { type: ASK_PROCESS, id: randomUUID() }, options.timeoutMs)),
     ]).then((all) => {
       if (from.connected !== false) from.send?.({ type: CLUSTER_ANSWER, id: message.id, metrics: all.filter((metrics): metrics is ProcessMetrics => metrics !== null) });
     });

@@ -60,5 +60,25 @@ describe('cluster metrics over IPC', () => {
     expect(body).toContain('fixture_jobs_total{role="worker-normal",index="1"} 2');
     expect(body).not.toContain('index="2"');
     expect(body).toMatch(/process_cpu_user_seconds_total\{role="launcher",index="0"\}/);
+
+    // Many scrapes at once: each gets its own answer, and no channel piles up listeners.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const answers: Array<{ metrics?: ProcessMetrics[] }> = [];
+    const allAnswered = new Promise<void>((resolve) => {
+      const onResult = (message: { type: string; metrics?: ProcessMetrics[] }) => {
+        if (message.type === 'result' && answers.push(message) === 15) {
+          server.off('message', onResult);
+          resolve();
+        }
+      };
+      server.on('message', onResult);
+    });
+    for (let i = 0; i < 15; i++) server.send({ type: 'go' });
+    await allAnswered;
+    process.off('warning', onWarning);
+    expect(answers.map((answer) => answer.metrics?.length)).toEqual(Array(15).fill(3));
+    expect(warnings).toEqual([]);
   });
 });
