@@ -75,6 +75,14 @@ describe('metrics of the server and the workers', () => {
     expect(text).toMatch(/^process_resident_memory_bytes\{role="server",index="0"\} \d+/m);
     expect(valueOf(text, 'image_cloud_redis_up', {})).toBe(1);
     expect(valueOf(text, 'image_cloud_worker_slots_alive', { size: 'normal' })).toBe(1);
+
+    // A known path with the wrong method, and no path at all: the JSON error shape, counted under bounded routes.
+    const post = await get('/metrics', { method: 'POST' });
+    expect([post.status, post.headers.get('allow'), await post.json()]).toEqual([405, 'GET, HEAD', { error: 'method_not_allowed', message: '/metrics answers GET, HEAD, not POST.' }]);
+    expect((await get('/wp-admin/setup.php', {})).status).toBe(404);
+    const after = await (await get('/metrics', {})).text();
+    expect(valueOf(after, 'image_cloud_http_requests_total', { route: '/metrics', status: '405' })).toBe(1);
+    expect(valueOf(after, 'image_cloud_http_requests_total', { route: 'other', status: '404' })).toBe(1);
   });
 
   it('counts requests by route, status and error code, cache results, lanes, batches and the workers’ jobs and downloads', async () => {

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
 import { notesOf } from './request-log';
+import { methodsOf } from './route-label';
 
 /** Policy 5, overload is answered early: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
 const MIN_ERROR_MAX_AGE_SECONDS = 60;
@@ -43,6 +44,13 @@ export function errorHandler(logger: Logger, negativeCacheSeconds: number): Erro
   };
 }
 
-export const notFound: RequestHandler = (req, _res, next) => {
+/** Reached when no route answered: a known path with another method is 405 (with Allow), anything else 404. */
+export const notFound: RequestHandler = (req, res, next) => {
+  const methods = methodsOf(req.path);
+  if (methods && !methods.includes(req.method)) {
+    res.setHeader('Allow', methods.join(', '));
+    next(new ImageCloudError('method_not_allowed', `${req.path} answers ${methods.join(', ')}, not ${req.method}.`));
+    return;
+  }
   next(new ImageCloudError('not_found', `There is no endpoint ${req.method} ${req.path}.`));
 };
