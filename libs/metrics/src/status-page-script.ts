@@ -95,7 +95,8 @@ function render(now, before) {
   const all = ['hit', 'miss', 'coalesced'].map((k) => now.cache.get(k) || 0);
   show('hit-ratio-total', percent(all[0], all[0] + all[1] + all[2]));
 
-  const codes = [...now.errors.keys()].sort();
+  // Every code is exported from 0; the page lists those that happened.
+  const codes = [...now.errors.keys()].filter((code) => now.errors.get(code) > 0).sort();
   fillTable('errors', codes.map((code) => [code, before ? fixed(delta(now.errors, before.errors, code) / seconds, 2) : '…', now.errors.get(code), percent(now.errors.get(code), total(now.requests))]));
 
   const queues = ['render-normal', 'render-big', 'fetch', 'prefetch'];
