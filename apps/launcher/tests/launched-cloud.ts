@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, freePort, uniquePrefix, waitForHttp } from '@image-cloud/testing';
+import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -38,11 +37,7 @@ export async function launchCloud(name: string, config: Record<string, unknown>,
   const url = `http://127.0.0.1:${port}`;
 
   const stop = async () => {
-    if (launcher.exitCode === null && launcher.signalCode === null) {
-      const exited = once(launcher, 'exit');
-      launcher.kill('SIGTERM');
-      await exited;
-    }
+    await stopProcesses([launcher]);
     await rm(dataDir, { recursive: true, force: true });
     await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
     const left = await countKeysWithPrefix(TEST_REDIS_URL, prefix);

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, waitForHttp } from '@image-cloud/testing';
+import { freePort, stopProcesses, waitForHttp } from '@image-cloud/testing';
 
 /** Debian's prometheus package (`.ci/run` installs it when missing). */
 export const PROMETHEUS_PATH = '/usr/bin/prometheus';
@@ -40,11 +39,7 @@ export async function startPrometheus(target: string): Promise<RealPrometheus> {
   );
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopProcesses([child]);
     await rm(dir, { recursive: true, force: true });
   };
   const query = async (expr: string) => {
