@@ -9,6 +9,7 @@ const ALLOWED = {
   'libs/contracts': [],
   'libs/config': ['contracts'],
   'libs/logger': [],
+  'libs/metrics': ['contracts', 'errors'],
   'libs/storage': [],
   'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],
@@ -20,19 +21,19 @@ const ALLOWED = {
   'libs/image-service': ['contracts', 'errors', 'job-queue', 'lane-policy', 'storage'],
   'libs/prefetch': ['contracts', 'errors', 'job-queue', 'storage'],
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
-  'libs/worker-runtime': ['config', 'contracts', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'origin-fetch', 'origin-protection', 'prefetch', 'render-sandbox', 'storage'],
+  'libs/worker-runtime': ['config', 'contracts', 'errors', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'metrics', 'origin-fetch', 'origin-protection', 'prefetch', 'render-sandbox', 'storage'],
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
   'libs/tenant-auth': ['redis-scripts'],
-  'apps/service-server': ['config', 'contracts', 'errors', 'image-service', 'job-queue', 'lane-policy', 'logger', 'prefetch', 'process-lifecycle', 'storage', 'tenant-auth'],
-  'apps/image-worker': ['config', 'logger', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
-  'apps/launcher': ['config', 'local-cluster', 'logger', 'process-lifecycle'],
+  'apps/service-server': ['config', 'contracts', 'errors', 'image-service', 'job-queue', 'lane-policy', 'logger', 'metrics', 'prefetch', 'process-lifecycle', 'storage', 'tenant-auth'],
+  'apps/image-worker': ['config', 'logger', 'metrics', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
+  'apps/launcher': ['config', 'local-cluster', 'logger', 'metrics', 'process-lifecycle'],
   'apps/cli': ['contracts', 'tenant-auth'],
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */
-const SPEC_EXTRA = ['tenant-auth', 'lane-policy', 'testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
+const SPEC_EXTRA = ['metrics', 'tenant-auth', 'lane-policy', 'testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
 
 const SPEC_EXTERNAL = ['ioredis', 'bullmq'];
 
@@ -42,6 +43,7 @@ const EXTERNAL_OWNERS = {
   express: ['apps/service-server'],
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
+  'prom-client': ['libs/metrics'],
   ioredis: ['libs/job-queue', 'libs/lane-policy', 'libs/origin-protection', 'libs/prefetch', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
 };
 

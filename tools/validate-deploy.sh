@@ -185,7 +185,7 @@ def check_compose():
         return
     ok("compose.yaml parses as YAML")
     services = compose.get("services") or {}
-    for name in ["redis", "server", "worker-normal", "worker-big", "prometheus", "grafana"]:
+    for name in ["redis", "front", "server", "worker-normal", "worker-big", "prometheus", "grafana"]:
         check(name in services, f"service {name} defined")
     base = os.path.join(root, "docker")
 
@@ -230,7 +230,7 @@ def check_compose():
               f"{svc}: DATA_DIR=/data on the shared image-data volume")
         check(bool(env.get("CONFIG")), f"{svc}: CONFIG set")
         check(env.get("QUEUE_PREFIX") == "{image-cloud}", f"{svc}: QUEUE_PREFIX {{image-cloud}}")
-        check(s.get("image") and "build" in s, f"{svc}: built from docker/Dockerfile")
+        check(s.get("image") == "image-cloud:dev", f"{svc}: runs the one image-cloud:dev image")
         if "build" in s:
             check(dig(s, "build", "dockerfile") == "docker/Dockerfile" and dig(s, "build", "context") == "..",
                   f"{svc}: build context is the repository root")
@@ -239,9 +239,13 @@ def check_compose():
     check(SERVER_MAIN in command_of("server") and SERVER_MAIN in DIST, f"server runs {SERVER_MAIN} (built by tools/build.mjs)")
     check("/readyz" in json.dumps(server.get("healthcheck", {})), "server healthcheck probes /readyz")
     check(dig(server, "deploy", "replicas", default=1) >= 2, f"server has {dig(server, 'deploy', 'replicas')} replicas")
-    ports = server.get("ports") or []
-    check(any(re.fullmatch(r"\d+-\d+:5000", str(p)) for p in ports) or dig(server, "deploy", "replicas", default=1) == 1,
-          "server replicas publish port 5000 through a host port range")
+    check("build" in server and [n for n, v in services.items() if "build" in v] == ["server"],
+          "only the server service builds docker/Dockerfile (one build for every role)")
+    check(not server.get("ports"), "server replicas publish no host port (clients come through front)")
+    front = services.get("front", {})
+    check("5000" in " ".join(str(p) for p in front.get("ports") or []), "front publishes port 5000")
+    check("healthcheck" in front, "front has a healthcheck")
+    check(os.path.exists(os.path.join(base, "haproxy/haproxy.cfg")), "front's haproxy.cfg exists")
     for svc, lane, cpus in [("worker-normal", "normal", 1), ("worker-big", "big", None)]:
         s = services.get(svc, {})
         env = env_of(svc)
@@ -249,7 +253,8 @@ def check_compose():
         check(env.get("WORKER_LANE") == lane, f"{svc}: WORKER_LANE={lane}")
         check(env.get("UV_THREADPOOL_SIZE") == "4" and env.get("MALLOC_ARENA_MAX") == "2",
               f"{svc}: UV_THREADPOOL_SIZE=4, MALLOC_ARENA_MAX=2")
-        check(not s.get("ports"), f"{svc}: publishes no port")
+        check(not s.get("ports"), f"{svc}: publishes no host port")
+        check(env.get("METRICS_PORT") == "9464", f"{svc}: METRICS_PORT=9464 (metrics only)")
         grace = str(s.get("stop_grace_period", ""))
         check(re.fullmatch(r"\d+s", grace) and int(grace[:-1]) > 60, f"{svc}: stop_grace_period {grace} > 60 s big-lane budget")
         limit_cpus = dig(s, "deploy", "resources", "limits", "cpus", default=s.get("cpus"))
@@ -267,6 +272,8 @@ def check_compose():
         sd = [c for j in jobs for c in (j.get("dns_sd_configs") or [])]
         check(any(set(c.get("names", [])) & {"server", "tasks.server"} and c.get("port") == 5000 for c in sd),
               "prometheus discovers server replicas via dns_sd_configs (server:5000)")
+        check(any({"worker-normal", "worker-big"} <= set(c.get("names", [])) and c.get("port") == 9464 for c in sd),
+              "prometheus discovers worker replicas via dns_sd_configs (worker-normal, worker-big :9464)")
         check(all(j.get("job_name") for j in jobs), "every scrape job has a job_name")
     except Exception as e:
         bad(f"prometheus.yml parses: {e}")
@@ -464,7 +471,8 @@ def check_k8s(docs, label, rendered):
         check(env.get("WORKER_LANE") == lane, f"{name}: WORKER_LANE={lane}")
         check(env.get("UV_THREADPOOL_SIZE") == "4" and env.get("MALLOC_ARENA_MAX") == "2", f"{name}: UV_THREADPOOL_SIZE=4, MALLOC_ARENA_MAX=2")
         check(env.get("REDIS_URL", "").startswith("redis://redis"), f"{name}: REDIS_URL points at the redis Service")
-        check(not c.get("ports"), f"{name}: listens on no port")
+        check([p.get("containerPort") for p in c.get("ports") or []] == [9464] and env.get("METRICS_PORT") == "9464",
+              f"{name}: listens only on METRICS_PORT 9464 (GET /metrics)")
         check(spec.get("terminationGracePeriodSeconds") == 90, f"{name}: terminationGracePeriodSeconds 90 (> 60 s big-lane budget)")
     wn = get("Deployment", "worker-normal")
     if wn is not None:

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@image-cloud/config';
 import { redactSecrets } from '@image-cloud/logger';
+import { createProcessRegistry, serveClusterMetrics } from '@image-cloud/metrics';
 import { EXIT_CONFIG_ERROR } from '@image-cloud/process-lifecycle';
 import {
   type EmbeddedRedis,
@@ -13,6 +14,9 @@ import {
   redisAnswers,
   startEmbeddedRedis,
 } from '@image-cloud/local-cluster';
+
+/** How long the launcher waits for each child's metrics; one that is busy or restarting is left out of that scrape. */
+const CHILD_METRICS_TIMEOUT_MS = 1_500;
 
 // Plain lines for a person at a terminal, but never with the Redis password of REDIS_URL.
 const log = (message: string) => process.stderr.write(`[launcher] ${redactSecrets(message)}\n`);
@@ -42,7 +46,15 @@ async function main(): Promise<number> {
   const node = process.execPath;
   const dist = join(__dirname, '..');
   const baseEnv = { ...process.env, REDIS_URL: redisUrl, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' };
-  const supervisor = new ProcessSupervisor(log);
+  // Workers report through the launcher here; a METRICS_PORT meant for the server would make them collide on it.
+  const workerEnv = { ...baseEnv, METRICS_PORT: undefined };
+  // The server's /metrics carries every process: it asks here, and the launcher asks each child over IPC.
+  const answerClusterMetrics = serveClusterMetrics({
+    registry: createProcessRegistry({ role: 'launcher', index: 0 }),
+    children: () => supervisor.running(),
+    timeoutMs: CHILD_METRICS_TIMEOUT_MS,
+  });
+  const supervisor = new ProcessSupervisor(log, answerClusterMetrics);
 
   supervisor.start({ name: 'service-server', command: node, args: [join(dist, 'service-server', 'main.js')], env: baseEnv });
   const coresPerWorker = config.worker.concurrency;
@@ -52,7 +64,7 @@ async function main(): Promise<number> {
       name: `worker-normal-${i}`,
       ...cmd,
       // One libuv thread per job slot plus headroom for file I/O; libvips threads are set by the worker.
-      env: { ...baseEnv, WORKER_LANE: 'normal', UV_THREADPOOL_SIZE: String(Math.max(4, coresPerWorker * 2)) },
+      env: { ...workerEnv, WORKER_LANE: 'normal', PROCESS_INDEX: String(i), UV_THREADPOOL_SIZE: String(Math.max(4, coresPerWorker * 2)) },
     });
   }
   for (let i = 0; i < config.worker.bigProcesses; i++) {
@@ -60,7 +72,7 @@ async function main(): Promise<number> {
     supervisor.start({
       name: `worker-big-${i}`,
       ...nicedCommand(node, [join(dist, 'image-worker', 'main.js')]),
-      env: { ...baseEnv, WORKER_LANE: 'big', UV_THREADPOOL_SIZE: '4' },
+      env: { ...workerEnv, WORKER_LANE: 'big', PROCESS_INDEX: String(i), UV_THREADPOOL_SIZE: '4' },
     });
   }
   log(

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { decodeImage, makeImage } from '@image-cloud/imaging/testing';
+import { decodeImage, makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
 import { canPinCpus } from '@image-cloud/local-cluster';
 import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, startOriginServer, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
@@ -56,16 +56,22 @@ describe('npm start (the launcher)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('starts server and workers, serves a resized image, and stops cleanly on SIGTERM', async () => {
-    const port = await freePort();
-    launcher = spawn(process.execPath, ['dist/launcher/main.js'], {
+  /** The built launcher on `port`, leading its own process group, with everything it and its children write passed to `onOutput`. */
+  function startLauncher(port: number, onOutput: (chunk: string) => void): ChildProcess {
+    const child = spawn(process.execPath, ['dist/launcher/main.js'], {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: join(dataDir, 'config.json'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    launcher.stdout!.on('data', (chunk) => (output += chunk));
-    launcher.stderr!.on('data', (chunk) => (output += chunk));
+    child.stdout!.on('data', (chunk) => onOutput(String(chunk)));
+    child.stderr!.on('data', (chunk) => onOutput(String(chunk)));
+    return child;
+  }
+
+  it('starts server and workers, serves a resized image, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    launcher = startLauncher(port, (chunk) => (output += chunk));
 
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, 20_000);
     // Misses are answered 503 (no live worker) until the workers have announced themselves.
@@ -76,6 +82,16 @@ describe('npm start (the launcher)', () => {
     expect(response.status).toBe(200);
     const decoded = await decodeImage(Buffer.from(await response.arrayBuffer()));
     expect([decoded.format, decoded.width, decoded.height]).toEqual(['jpeg', 200, 150]);
+
+    // One scrape address for the whole machine: the server's /metrics carries every process's series.
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(metrics.headers.get('cache-control')).toBe('no-store');
+    const text = await metrics.text();
+    for (const [role, index] of [['server', 0], ['worker-normal', 0], ['worker-normal', 1], ['worker-big', 0], ['launcher', 0]]) {
+      expect(text).toMatch(new RegExp(`^process_resident_memory_bytes\\{role="${role}",index="${index}"\\} \\d+`, 'm'));
+    }
+    expect(text).toMatch(/^image_cloud_jobs_total\{stage="render",lane="sync-normal",outcome="ok",role="worker-normal",index="\d"\} 1$/m);
+    expect(text).toMatch(/^image_cloud_http_requests_total\{route="\/get_image",status="200",role="server",index="0"\} 1$/m);
 
     expect(output).toMatch(/2 normal-lane worker\(s\)/);
     expect(output.match(/"msg":"image worker started"/g)?.length).toBe(3);
@@ -125,6 +141,37 @@ describe('npm start (the launcher)', () => {
       }
     }
   }, 40_000);
+
+  it('stops cleanly on Ctrl-C (SIGINT to the whole process group) mid-render, without taking render children for crashed', async () => {
+    origin.serveBytes('heavy.jpg', await makeNoiseImage(2500, 2500), 'image/jpeg');
+    const port = await freePort();
+    let log = '';
+    const interrupted = startLauncher(port, (chunk) => (log += chunk));
+    try {
+      const until = Date.now() + 30_000;
+      while ((log.match(/"msg":"image worker started"/g)?.length ?? 0) < 3 && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
+      // A render that takes a while, so that the interrupt finds it running.
+      const url = encodeURIComponent(origin.url('/bytes/heavy.jpg'));
+      const rendering = fetch(`http://127.0.0.1:${port}/get_image?url=${url}&resize_width=2400&format_when_resize=webp`).then((r) => r.status, () => 0);
+      await new Promise((done) => setTimeout(done, 1_500));
+      const exited = once(interrupted, 'exit');
+      // What a terminal does on Ctrl-C: the signal reaches every process of the group at once.
+      process.kill(-interrupted.pid!, 'SIGINT');
+      const [code] = await exited;
+      expect(code).toBe(0);
+      // Shutdown lets the running job finish: the waiting client still gets its image.
+      expect(await rendering).toBe(200);
+      expect(log).toContain('[launcher] stopped.');
+      expect(log).not.toMatch(/render child replaced/);
+      expect(log).not.toMatch(/"level":"error"/);
+    } finally {
+      try {
+        process.kill(-interrupted.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 60_000);
 
   it('refuses a wrong setting with a message naming it', async () => {
     const result = spawn(process.execPath, ['dist/launcher/main.js'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '@image-cloud/config';
 import type { ImageService } from '@image-cloud/image-service';
 import type { Logger } from '@image-cloud/logger';
+import type { ProcessMetrics, ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 import type { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { authenticate } from './http/authenticate';
@@ -11,7 +12,9 @@ import { requestLog } from './http/request-log';
 import { alternativeCloudsRoutes } from './routes/alternative-clouds-routes';
 import { healthRoutes } from './routes/health-routes';
 import { imageRoutes } from './routes/image-routes';
+import { metricsRoutes } from './routes/metrics-routes';
 import { prefetchRoutes } from './routes/prefetch-routes';
+import { statusRoutes } from './routes/status-routes';
 
 export interface AppDeps {
   config: AppConfig;
@@ -22,10 +25,13 @@ export interface AppDeps {
   limiter: TenantRateLimiter;
   prefetch: PrefetchService;
   batches: BatchTracker;
+  metrics: ServerMetrics;
+  /** Every other process's metrics for /metrics (under `npm start`, gathered by the launcher). */
+  otherProcessMetrics: () => Promise<ProcessMetrics[]>;
 }
 
 /** Every route of the ServiceServer, in order. */
-export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches }: AppDeps): Express {
+export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, otherProcessMetrics }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -34,11 +40,13 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
   // Image GETs also accept signed URLs (browsers); everything else needs a token.
   const auth = { directory: tenants, signingKeys: config.signingKeys, limiter, logger, signedPaths: ['/get_image', '/get_thumbnail', '/image_info'] };
 
-  app.use(requestLog(logger));
+  app.use(requestLog(logger, metrics));
   app.use(healthRoutes(redis));
+  app.use(metricsRoutes(metrics, otherProcessMetrics));
+  app.use(statusRoutes());
   app.use(['/get_image', '/get_thumbnail', '/image_info', '/delete_image', '/alternative_clouds', '/fire_and_forget'], authenticate(auth));
   app.use(imageRoutes(service, config));
-  app.use(prefetchRoutes(prefetch, batches));
+  app.use(prefetchRoutes(prefetch, batches, metrics));
   app.use(alternativeCloudsRoutes(config.peers));
   app.use(notFound);
   app.use(errorHandler(logger, config.server.negativeCacheSeconds));

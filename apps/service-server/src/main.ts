@@ -1,7 +1,11 @@
 import { loadConfig } from '@image-cloud/config';
 import { createLogger } from '@image-cloud/logger';
+import { askLauncherForMetrics, startMetricsHttpServer } from '@image-cloud/metrics';
 import { runServiceProcess } from '@image-cloud/process-lifecycle';
 import { startServiceServer } from './start-service-server';
+
+/** How long /metrics waits for the launcher to gather the other processes' metrics. */
+const CLUSTER_METRICS_TIMEOUT_MS = 2_000;
 
 runServiceProcess(
   'service-server',
@@ -11,9 +15,17 @@ runServiceProcess(
     if (config.openMode) {
       logger.warn('OPEN MODE: no tenants are configured, so every request is served without a token. Configure tenants in CONFIG for production.');
     }
-    const running = await startServiceServer(config, logger);
-    logger.info('service server listening', { port: running.port, host: config.host, dataDir: config.dataDir });
-    return { stop: () => running.close() };
+    // Started by `npm start`'s launcher (an IPC channel): /metrics carries every process of the machine.
+    const otherProcessMetrics = process.send ? () => askLauncherForMetrics(CLUSTER_METRICS_TIMEOUT_MS) : undefined;
+    const running = await startServiceServer(config, logger, { otherProcessMetrics });
+    const metricsPort = config.metricsPort === undefined ? undefined : await startMetricsHttpServer(running.registry, config.metricsPort, config.host);
+    logger.info('service server listening', { port: running.port, host: config.host, dataDir: config.dataDir, ...(metricsPort ? { metricsPort: metricsPort.port } : {}) });
+    return {
+      stop: async () => {
+        await running.close();
+        await metricsPort?.close();
+      },
+    };
   },
   { forceExitMs: 10_000 },
 );

@@ -2,10 +2,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { AppConfig } from '@image-cloud/config';
-import { ImageService, OverloadGuard } from '@image-cloud/image-service';
+import { ImageService, OverloadGuard, readClusterState } from '@image-cloud/image-service';
 import { FailureCache, FetchQueue, OutcomeWaiter, RenderQueues, createBlockingConnection, createFailFastConnection } from '@image-cloud/job-queue';
 import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
+import { type ProcessMetrics, type Registry, ServerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
@@ -16,13 +17,22 @@ const CLOSE_GRACE_MS = 8_000;
 
 export interface RunningServer {
   server: Server;
+  /** This server's own metrics. */
+  registry: Registry;
   port: number;
   url: string;
   close(): Promise<void>;
 }
 
-/** Builds the ServiceServer from config (storage, queues, waiter, routes) and listens. */
-export async function startServiceServer(config: AppConfig, logger: Logger): Promise<RunningServer> {
+export interface ServiceServerOptions {
+  /** Registry for this process's metrics. @defaultValue a new one labelled role "server" and PROCESS_INDEX */
+  registry?: Registry;
+  /** Every other process's metrics, added to /metrics (the launcher's, under `npm start`). @defaultValue none */
+  otherProcessMetrics?: () => Promise<ProcessMetrics[]>;
+}
+
+/** Builds the ServiceServer from config (storage, queues, waiter, metrics, routes) and listens. */
+export async function startServiceServer(config: AppConfig, logger: Logger, options: ServiceServerOptions = {}): Promise<RunningServer> {
   const redis = createFailFastConnection(config.redisUrl, 'image-cloud:server');
   const subscriber = createBlockingConnection(config.redisUrl, 'image-cloud:server-outcomes');
   redis.on('error', (error) => logger.debug('redis connection error', { error: error.message }));
@@ -35,7 +45,11 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
   // Not awaited: the server listens (and answers 503) while Redis is still away.
   waiter.start().catch((error: Error) => logger.warn('cannot subscribe to job outcomes', { error: error.message }));
   const failures = new FailureCache(redis, config.queuePrefix);
-  const overload = new OverloadGuard(renderQueues, new LaneLoad(redis, config.queuePrefix), config.server.overloadWaitMs);
+  const laneLoad = new LaneLoad(redis, config.queuePrefix);
+  const metrics = new ServerMetrics(options.registry ?? createProcessRegistry({ role: 'server', index: config.processIndex }), {
+    readClusterState: () => readClusterState(renderQueues, fetchQueue, laneLoad),
+  });
+  const overload = new OverloadGuard(renderQueues, laneLoad, config.server.overloadWaitMs, (lane) => metrics.countOverloadRefusal(lane));
   const lanes = new LanePolicy(config.worker);
   const renderCosts = new RenderCosts(redis, config.queuePrefix);
   const service = new ImageService({
@@ -48,13 +62,15 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
     lanes,
     renderCosts: () => renderCosts.table(),
     waitTimeoutMs: config.server.waitTimeoutMs,
+    onStartedInBigLane: (urgency, reason) => metrics.countStartedInBigLane(urgency, reason),
   });
 
   const tenants = new TenantDirectory(config.tenants);
   const limiter = new TenantRateLimiter(redis, config.queuePrefix);
   const batches = new BatchTracker(redis, config.queuePrefix);
   const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches });
-  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches });
+  const otherProcessMetrics = options.otherProcessMetrics ?? (async () => []);
+  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, otherProcessMetrics });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -63,6 +79,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
 
   return {
     server,
+    registry: metrics.registry,
     port,
     url: `http://127.0.0.1:${port}`,
     async close() {

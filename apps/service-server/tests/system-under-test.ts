@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type AppConfig, loadConfig } from '@image-cloud/config';
 import { type JobEvent, redisKeys } from '@image-cloud/job-queue';
 import { createLogger } from '@image-cloud/logger';
+import { createProcessRegistry } from '@image-cloud/metrics';
 import IORedis from 'ioredis';
 import { redisAnswers } from '@image-cloud/local-cluster';
 import {
@@ -76,6 +77,7 @@ export async function startSystem(options: {
   const workerOptions = { renderChildScript: RENDER_CHILD_SCRIPT, onJobEvent: (event: JobEvent) => jobEvents.push(event) };
   const noWorker: RunningWorker = {
     size: 'normal',
+    registry: createProcessRegistry({ role: 'no-worker', index: 0 }),
     stats: () => ({ activeJobs: 0, maxActiveJobs: 0, activeRenders: 0, maxActiveRenders: 0 }),
     close: async () => undefined,
   };

@@ -24,6 +24,14 @@ export const envSchema = z.object({
     .default('{image-cloud}'),
   /** Which lanes this worker process serves. @defaultValue "normal" */
   WORKER_LANE: z.enum(['normal', 'big']).default('normal'),
+  /**
+   * A port that serves GET /metrics only (Prometheus scrapes workers there; the server also answers
+   * /metrics on PORT). Unset: no metrics port; under `npm start` the launcher gathers every
+   * process's metrics over IPC instead. @defaultValue none
+   */
+  METRICS_PORT: port.optional(),
+  /** Which process of its role this is (the `index` label of its metrics); `npm start` numbers its workers. @defaultValue 0 */
+  PROCESS_INDEX: z.coerce.number().int().min(0).default(0),
   /** @defaultValue "info" */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });

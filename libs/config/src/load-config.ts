@@ -19,6 +19,10 @@ export interface AppConfig extends Omit<ConfigFile, 'worker'> {
   queuePrefix: string;
   workerLane: EnvVars['WORKER_LANE'];
   logLevel: EnvVars['LOG_LEVEL'];
+  /** METRICS_PORT: a port serving GET /metrics only, when set. */
+  metricsPort?: number;
+  /** PROCESS_INDEX: which process of its role this is, for the `index` metrics label. */
+  processIndex: number;
   worker: ConfigFile['worker'] & { processes: number };
   /** True when no tenants are configured: every request is served without a token. */
   openMode: boolean;
@@ -93,6 +97,8 @@ export function loadConfig(
     queuePrefix: vars.QUEUE_PREFIX,
     workerLane: vars.WORKER_LANE,
     logLevel: vars.LOG_LEVEL,
+    metricsPort: vars.METRICS_PORT,
+    processIndex: vars.PROCESS_INDEX,
     openMode: Object.keys(file.tenants).length === 0,
   });
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { batchIdSchema } from './batch';
 import { URGENCIES, type LaneUrgency } from './lanes';
 import { originUrlSchema } from './origin-url';
+import { requestIdSchema } from './request-id';
 import { originalKeyOf } from './storage-keys';
 
 const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex key');
@@ -21,12 +22,14 @@ export const fetchJobSchema = z
     enqueuedAt: z.number().int(),
     /** The fire_and_forget batch this prefetch belongs to, for progress. */
     batchId: batchIdSchema.optional(),
+    /** The request that queued the job, for the workers' log lines (never part of the job id). */
+    requestId: requestIdSchema.optional(),
   })
   .strict();
 
 export type FetchJob = z.infer<typeof fetchJobSchema>;
 
-export function fetchJobFor(url: string, urgency: LaneUrgency, options: { useAlternativeClouds?: boolean; batchId?: string } = {}): FetchJob {
+export function fetchJobFor(url: string, urgency: LaneUrgency, options: { useAlternativeClouds?: boolean; batchId?: string; requestId?: string } = {}): FetchJob {
   return {
     url,
     originalKey: originalKeyOf(url),
@@ -34,6 +37,7 @@ export function fetchJobFor(url: string, urgency: LaneUrgency, options: { useAlt
     urgency,
     enqueuedAt: Date.now(),
     ...(options.batchId === undefined ? {} : { batchId: options.batchId }),
+    ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
   };
 }
 

@@ -43,3 +43,4 @@ export {
   type BatchReceipt,
   type BatchProgress,
 } from './batch';
+export { requestIdSchema } from './request-id';

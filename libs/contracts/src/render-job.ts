@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Lane, LANES, laneUrgency } from './lanes';
 import { originUrlSchema } from './origin-url';
+import { requestIdSchema } from './request-id';
 import { originalKeyOf, variantKeyOf } from './storage-keys';
 import { type Transform, transformSchema } from './transform';
 
@@ -18,14 +19,24 @@ export const renderJobSchema = z
     variantKey: hexKey,
     lane: z.enum(LANES),
     enqueuedAt: z.number().int(),
+    /** The request that queued the job, for the workers' log lines (never part of the job id). */
+    requestId: requestIdSchema.optional(),
   })
   .strict();
 
 export type RenderJob = z.infer<typeof renderJobSchema>;
 
 /** A render job for `url` in `lane`, with its keys derived from the URL and the transform. */
-export function renderJobFor(url: string, lane: Lane, transform: Transform): RenderJob {
-  return { url, originalKey: originalKeyOf(url), transform, variantKey: variantKeyOf(url, transform), lane, enqueuedAt: Date.now() };
+export function renderJobFor(url: string, lane: Lane, transform: Transform, requestId?: string): RenderJob {
+  return {
+    url,
+    originalKey: originalKeyOf(url),
+    transform,
+    variantKey: variantKeyOf(url, transform),
+    lane,
+    enqueuedAt: Date.now(),
+    ...(requestId === undefined ? {} : { requestId }),
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   FETCH_FAILURE_FIELD,
+  type LaneUrgency,
   type Transform,
   fetchJobFor,
   laneOf,
@@ -25,6 +26,8 @@ export interface ImageServiceDeps {
   renderCosts: () => Promise<CostTable>;
   /** How long a request waits for its jobs, both stages together. */
   waitTimeoutMs: number;
+  /** Told when a render starts in the big lane up front (header giant, or predicted over the normal budget). */
+  onStartedInBigLane?: (urgency: LaneUrgency, reason: 'header' | 'predicted') => void;
 }
 
 export interface FetchOptions {
@@ -32,6 +35,8 @@ export interface FetchOptions {
   useAlternativeClouds?: boolean;
   /** Aborted when the client goes away: stop waiting (the jobs still finish and fill the cache). */
   signal?: AbortSignal;
+  /** Carried in the jobs this request queues, so the workers' log lines name it. */
+  requestId?: string;
 }
 
 export type CacheStatus = 'HIT' | 'MISS';
@@ -39,6 +44,8 @@ export type CacheStatus = 'HIT' | 'MISS';
 export interface Served<T> {
   object: T;
   cache: CacheStatus;
+  /** A miss that joined a job another request in this process was already waiting for. */
+  coalesced?: boolean;
 }
 
 /** Seconds a client is asked to wait when the queue is too deep to answer in time. */
@@ -52,6 +59,9 @@ const OVERLOADED_RETRY_AFTER_SECONDS = 5;
  * The waiting server chains the stages, so no worker ever waits for another stage.
  */
 export class ImageService {
+  /** Requests of this process waiting for each job id: a second one for the same job is coalesced. */
+  private readonly waiting = new Map<string, number>();
+
   constructor(private readonly deps: ImageServiceDeps) {}
 
   /** The original, stored or fetched now. */
@@ -59,21 +69,22 @@ export class ImageService {
     const originalKey = originalKeyOf(url);
     const stored = await this.deps.storage.openOriginal(originalKey);
     if (stored) return { object: stored, cache: 'HIT' };
-    await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
-    return { object: await this.afterStage(() => this.deps.storage.openOriginal(originalKey)), cache: 'MISS' };
+    const { coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    return { object: await this.afterStage(() => this.deps.storage.openOriginal(originalKey)), cache: 'MISS', coalesced };
   }
 
   /** Metadata of the original, fetching it when needed (no_image, image_info). */
   async originalMeta(url: string, options: FetchOptions = {}): Promise<Served<OriginalMeta>> {
     const stored = await this.deps.storage.getOriginalMeta(originalKeyOf(url));
     if (stored) return { object: stored, cache: 'HIT' };
-    return { object: await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs), cache: 'MISS' };
+    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    return { object: meta, cache: 'MISS', coalesced };
   }
 
   /** A variant, stored or rendered now. */
   async openVariant(url: string, transform: Transform, options: FetchOptions = {}): Promise<Served<StoredObject<VariantMeta>>> {
     const { storage, failures, renderQueues, waiter } = this.deps;
-    const job = renderJobFor(url, 'sync-normal', transform);
+    const job = renderJobFor(url, 'sync-normal', transform, options.requestId);
     const find = () => storage.openVariant(job.originalKey, job.variantKey);
     const stored = await find();
     if (stored) return { object: stored, cache: 'HIT' };
@@ -82,14 +93,17 @@ export class ImageService {
     await this.forgetUnlessFinal(job.originalKey, jobId);
     const deadline = Date.now() + this.deps.waitTimeoutMs;
     const cached = await storage.getOriginalMeta(job.originalKey);
-    const original = cached ?? (await this.fetchOriginal(url, options, deadline, true));
+    const fetched = cached ? null : await this.fetchOriginal(url, options, deadline, true);
+    const original = cached ?? fetched!.meta;
 
     const choice = this.deps.lanes.startLane(original, transform, await this.deps.renderCosts());
     const lanedJob = { ...job, lane: laneOf('sync', choice.size) };
+    const coalesced = (fetched?.coalesced ?? false) || this.waiting.has(jobId);
+    if (choice.size === 'big' && !coalesced) this.deps.onStartedInBigLane?.('sync', choice.reason);
     // Admission was checked before the download; a big-lane job has the big lane's own budget.
     if (cached && choice.size === 'normal') await this.deps.overload.check(lanedJob.lane);
     await renderQueues.ensureQueued(lanedJob);
-    const object = await waiter.wait({
+    const object = await this.waitingFor(jobId, () => waiter.wait({
       jobId,
       deadline,
       findResult: find,
@@ -100,8 +114,8 @@ export class ImageService {
       },
       onDeadline: async () => this.deadlineError(await renderQueues.jobState(jobId)),
       signal: options.signal,
-    });
-    return { object, cache: 'MISS' };
+    }));
+    return { object, cache: 'MISS', coalesced };
   }
 
   /** Removes the original, every variant and every remembered failure; the next request fetches again. */
@@ -117,14 +131,15 @@ export class ImageService {
    * any size of it), waited for within `deadline`. `forRender`: the render admission check runs
    * first, so no download starts for a request that would be refused anyway.
    */
-  private async fetchOriginal(url: string, options: FetchOptions, deadline: number, forRender = false): Promise<OriginalMeta> {
+  private async fetchOriginal(url: string, options: FetchOptions, deadline: number, forRender = false): Promise<{ meta: OriginalMeta; coalesced: boolean }> {
     const { storage, failures, fetchQueue, waiter } = this.deps;
-    const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false });
+    const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false, requestId: options.requestId });
     if (options.onlySendIfLocal) throw new ImageCloudError('not_cached', 'The image is not cached here (only_send_if_local).');
     await this.forgetUnlessFinal(job.originalKey, FETCH_FAILURE_FIELD);
     if (forRender) await this.deps.overload.check('sync-normal');
     const jobId = await fetchQueue.ensureQueued(job);
-    return waiter.wait({
+    const coalesced = this.waiting.has(jobId);
+    const meta = await this.waitingFor(jobId, () => waiter.wait({
       jobId,
       deadline,
       findResult: () => storage.getOriginalMeta(job.originalKey),
@@ -134,7 +149,20 @@ export class ImageService {
       },
       onDeadline: async () => this.deadlineError(await fetchQueue.jobState(job)),
       signal: options.signal,
-    });
+    }));
+    return { meta, coalesced };
+  }
+
+  /** Runs a wait while counting it against its job id, so that later requests for the same job know they joined it. */
+  private async waitingFor<T>(jobId: string, wait: () => Promise<T>): Promise<T> {
+    this.waiting.set(jobId, (this.waiting.get(jobId) ?? 0) + 1);
+    try {
+      return await wait();
+    } finally {
+      const left = this.waiting.get(jobId)! - 1;
+      if (left === 0) this.waiting.delete(jobId);
+      else this.waiting.set(jobId, left);
+    }
   }
 
   /** A remembered final failure (origin 404, corrupt image) is the answer; any other is forgotten and tried again. */

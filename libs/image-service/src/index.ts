@@ -2,3 +2,4 @@ export { ImageService, type ImageServiceDeps, type FetchOptions, type Served, ty
 export { parseGetImageRequest, parseGetThumbnailRequest, type GetImageRequest } from './get-image-request';
 export { urlParam, booleanParam, integerParam, stringParam, type RawQuery } from './query-params';
 export { OverloadGuard } from './overload-guard';
+export { readClusterState, type ClusterReading, type QueueReading } from './cluster-state';

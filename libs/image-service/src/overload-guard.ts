@@ -27,12 +27,15 @@ export class OverloadGuard {
     private readonly queues: RenderQueues,
     private readonly load: LaneLoad,
     private readonly maxWaitMs: number,
+    /** Told of every refusal, e.g. to count it. */
+    private readonly onRefused: (lane: Lane) => void = () => undefined,
   ) {}
 
   async check(lane: Lane): Promise<void> {
     const reading = await this.read(lane);
     const waitMs = estimateWaitMs(reading.jobsAhead, reading.capacity);
     if (waitMs <= this.maxWaitMs) return;
+    this.onRefused(lane);
     if (!Number.isFinite(waitMs)) {
       throw new ImageCloudError('overloaded', 'No image worker is serving this lane right now; try again shortly.', { retryAfterSeconds: 30 });
     }

@@ -24,13 +24,23 @@ export class ProcessSupervisor {
   /** Resolves with the exit code the launcher should end with. */
   readonly stopped = new Promise<number>((resolve) => (this.resolveStopped = resolve));
 
-  constructor(private readonly log: (message: string) => void) {}
+  constructor(
+    private readonly log: (message: string) => void,
+    /** Messages the children send over their IPC channel (e.g. asking for the cluster's metrics). */
+    private readonly onChildMessage: (child: ChildProcess, message: unknown) => void = () => undefined,
+  ) {}
+
+  /** The children running now. */
+  running(): ChildProcess[] {
+    return [...this.children.values()];
+  }
 
   start(spec: ChildSpec): void {
     // The IPC channel is only a lifeline: a child whose launcher dies (even by SIGKILL) sees it
     // disconnect and shuts down instead of lingering as an orphan.
     const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.children.set(spec.name, child);
+    child.on('message', (message) => this.onChildMessage(child, message));
     child.on('exit', (code, signal) => {
       this.children.delete(spec.name);
       if (this.stopping) {

@@ -9,6 +9,12 @@ describe('logger', () => {
     expect(redactSecrets('http://127.0.0.1:5000/get_image')).toBe('http://127.0.0.1:5000/get_image');
   });
 
+  it('redacts tokens and signatures inside a percent-encoded url parameter too', () => {
+    const path = '/get_image?url=https%3A%2F%2Fshop.de%2Fa.jpg%3Ftoken%3Ds3cr3t%26w%3D2%26Signature%3Dabc%2Bdef&resize_width=100';
+    expect(redactSecrets(path)).toBe('/get_image?url=https%3A%2F%2Fshop.de%2Fa.jpg%3Ftoken%3D[redacted]%26w%3D2%26Signature%3D[redacted]&resize_width=100');
+    expect(redactSecrets('/get_image?url=https%3a%2f%2fshop.de%2fa.jpg%3fsig%3dxyz')).toBe('/get_image?url=https%3a%2f%2fshop.de%2fa.jpg%3fsig%3d[redacted]');
+  });
+
   it('writes one JSON line per entry, above the level only, with secrets redacted', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', name: 'spec', write: (line) => lines.push(line) });

@@ -12,14 +12,17 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-const SECRET_QUERY_PARAMS = /([?&](?:token|signature|sig|access_token|api_key)=)[^&#\s"]*/gi;
+const SECRET_NAMES = '(?:token|signature|sig|access_token|api_key)';
+const SECRET_QUERY_PARAMS = new RegExp(`([?&]${SECRET_NAMES}=)[^&#\\s"]*`, 'gi');
+/** The same inside a percent-encoded URL, e.g. get_image's `url` parameter: `%3Ftoken%3D…` up to the next `%26` or `&`. */
+const ENCODED_SECRET_PARAMS = new RegExp(`((?:%3F|%26)${SECRET_NAMES}%3D)(?:(?!%26)[^&#\\s"])*`, 'gi');
 const BEARER = /(bearer\s+)[A-Za-z0-9._~+/=-]+/gi;
 /** The password of a URL with credentials, e.g. rediss://:secret@host or redis://user:secret@host. */
 const URL_PASSWORD = /(\/\/[^:@/\s]*:)[^@/\s]+@/g;
 
 /** Removes tokens, signatures and URL passwords from text that may end up in a log line. */
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_QUERY_PARAMS, '$1[redacted]').replace(BEARER, '$1[redacted]').replace(URL_PASSWORD, '$1[redacted]@');
+  return text.replace(SECRET_QUERY_PARAMS, '$1[redacted]').replace(ENCODED_SECRET_PARAMS, '$1[redacted]').replace(BEARER, '$1[redacted]').replace(URL_PASSWORD, '$1[redacted]@');
 }
 
 function serialize(value: unknown): unknown {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
-import { type LaneSize, laneOf, peerImageUrl } from '@image-cloud/contracts';
+import { type LaneSize, fetchJobIdOf, laneOf, peerImageUrl, renderJobIdOf } from '@image-cloud/contracts';
 import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
 import {
   type JobEvent,
@@ -15,21 +15,27 @@ import {
 } from '@image-cloud/job-queue';
 import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
+import { type Registry, WorkerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
 import { BatchTracker } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { PrefetchGate } from './prefetch-gate';
+import { measuredDownloads } from './measured-downloads';
 
 export interface ImageWorkerOptions {
   /** Built render child script. @defaultValue render-child.js beside this bundle */
   renderChildScript?: string;
   onJobEvent?: (event: JobEvent) => void;
+  /** Registry for this process's metrics. @defaultValue a new one labelled role "worker-<lane>" and PROCESS_INDEX */
+  registry?: Registry;
 }
 
 export interface RunningWorker {
   size: LaneSize;
+  /** This process's metrics. */
+  registry: Registry;
   /** Jobs and renders running now, and the most that ever ran at once in this process. */
   stats(): { activeJobs: number; maxActiveJobs: number; activeRenders: number; maxActiveRenders: number };
   /** Stops taking jobs, lets running ones finish within `graceMs`, then disconnects. */
@@ -71,9 +77,22 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const limits = { maxPixels: config.limits.maxPixels, maxFrames: config.limits.maxFrames };
   const lockTimings = { lockDurationMs: config.worker.lockMs, stalledIntervalMs: config.worker.stalledCheckMs };
   const logFailure = (error: Error) => logger.warn('worker error', { error: error.message });
+  let activeJobs = () => ({ render: 0, fetch: 0 });
+  const metrics = new WorkerMetrics(options.registry ?? createProcessRegistry({ role: `worker-${size}`, index: config.processIndex }), {
+    domains: Object.keys(config.domains),
+    slots: { render: config.worker.concurrency, fetch: config.fetch.concurrency + config.fetch.prefetchConcurrency },
+    activeJobs: () => activeJobs(),
+  });
+  // The request that queued each running job (from its payload), for the job's log line.
+  const requestIds = new Map<string, string>();
+  const noteRequest = (jobId: string, requestId: string | undefined) => requestId && requestIds.set(jobId, requestId);
   const onJobEvent = (event: JobEvent) => {
     options.onJobEvent?.(event);
+    metrics.observeJob(event);
+    const requestId = requestIds.get(event.jobId);
+    requestIds.delete(event.jobId);
     logger.debug('job finished', {
+      ...(requestId ? { requestId } : {}),
       stage: event.stage,
       lane: event.lane,
       outcome: event.outcome,
@@ -89,7 +108,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
 
   // Fetch stage.
   const fetcherOptions = { ...config.fetch, maxBytes: config.limits.maxSourceBytes };
-  const origin = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: [...config.allowPrivateOrigins] });
+  const origin = measuredDownloads(createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: [...config.allowPrivateOrigins] }), metrics);
   const peerFetcher = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: ANY_ADDRESS });
   const peers = config.peers.map((peer) => ({
     url: peer,
@@ -132,7 +151,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     prefetchConcurrency: config.fetch.prefetchConcurrency,
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     ...lockTimings,
-    process: (job, context) => (job.urgency === 'sync' ? gate.during(() => fetchPipeline.run(job, context)) : fetchPipeline.run(job, context)),
+    process: (job, context) => {
+      noteRequest(fetchJobIdOf(job), job.requestId);
+      return job.urgency === 'sync' ? gate.during(() => fetchPipeline.run(job, context)) : fetchPipeline.run(job, context);
+    },
     onFinal: async (job, outcome) => {
       if (job.batchId) await batches.finished(job.batchId, outcome);
     },
@@ -144,7 +166,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const renderPool = new RenderPool({
     childScript: options.renderChildScript ?? join(__dirname, 'render-child.js'),
     size: config.worker.concurrency,
-    onChildReplaced: (reason) => logger.info('render child replaced', { reason }),
+    onChildReplaced: (reason) => {
+      metrics.countChildReplaced(reason);
+      logger.info('render child replaced', { reason });
+    },
   });
   await renderPool.ready();
   const laneLoad = new LaneLoad(connection, prefix);
@@ -164,7 +189,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     negativeCacheSeconds: config.server.negativeCacheSeconds,
     asyncAttempts: config.worker.asyncAttempts,
     ...lockTimings,
-    process: (job, context) => gate.during(() => renderPipeline.run(job, context)),
+    process: (job, context) => {
+      noteRequest(renderJobIdOf(job), job.requestId);
+      return gate.during(() => renderPipeline.run(job, context));
+    },
     onJobEvent: (event) => {
       // Admission estimates from renders that finished; failures and reroutes are no render time.
       if (event.outcome === 'ok' && event.renderMs !== undefined) laneLoad.recordRender(size, event.durationMs).catch(logFailure);
@@ -185,8 +213,11 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const heartbeat = setInterval(beat, HEARTBEAT_EVERY_MS);
   heartbeat.unref();
 
+  activeJobs = () => ({ render: renderWorker.stats().active, fetch: origin.inFlight });
+
   return {
     size,
+    registry: metrics.registry,
     stats: () => {
       const jobs = renderWorker.stats();
       const renders = renderPool.stats;

@@ -1,11 +1,14 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
+import { notesOf } from './request-log';
+import { methodsOf } from './route-label';
 
 /** Policy 5, overload is answered early: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
 const MIN_ERROR_MAX_AGE_SECONDS = 60;
 
 export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number): void {
+  notesOf(res).errorCode = error.code;
   if (res.headersSent) {
     res.destroy(error);
     return;
@@ -23,17 +26,31 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
 /** Maps anything thrown in a route to the JSON error `{error, message}`; unknown errors are logged and answered 500. */
 export function errorHandler(logger: Logger, negativeCacheSeconds: number): ErrorRequestHandler {
   return (thrown, req, res, _next) => {
+    // The client hung up (mid-stream, or while waiting): nobody to answer, and not our error.
+    // The request's log line says 499.
+    if (req.socket.destroyed || res.destroyed) {
+      logger.debug('client went away', { requestId: notesOf(res).requestId, path: req.originalUrl, reason: (thrown as Error)?.message });
+      res.destroy();
+      return;
+    }
     let error: ImageCloudError;
     const status = (thrown as { status?: number; type?: string }).status;
     if (thrown instanceof ImageCloudError) error = thrown;
     else if ((thrown as { type?: string }).type === 'entity.too.large') error = new ImageCloudError('payload_too_large', 'The request body is too large.');
     else if (status && status >= 400 && status < 500) error = new ImageCloudError('bad_parameter', 'The request is malformed.');
     else error = toImageCloudError(thrown);
-    if (error.code === 'internal_error') logger.error('unhandled error', { method: req.method, path: req.originalUrl, error: thrown });
+    if (error.code === 'internal_error') logger.error('unhandled error', { requestId: notesOf(res).requestId, method: req.method, path: req.originalUrl, error: thrown });
     sendError(res, error, negativeCacheSeconds);
   };
 }
 
-export const notFound: RequestHandler = (req, _res, next) => {
+/** Reached when no route answered: a known path with another method is 405 (with Allow), anything else 404. */
+export const notFound: RequestHandler = (req, res, next) => {
+  const methods = methodsOf(req.path);
+  if (methods && !methods.includes(req.method)) {
+    res.setHeader('Allow', methods.join(', '));
+    next(new ImageCloudError('method_not_allowed', `${req.path} answers ${methods.join(', ')}, not ${req.method}.`));
+    return;
+  }
   next(new ImageCloudError('not_found', `There is no endpoint ${req.method} ${req.path}.`));
 };

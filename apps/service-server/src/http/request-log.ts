@@ -1,19 +1,70 @@
-import type { RequestHandler } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { requestIdSchema } from '@image-cloud/contracts';
 import type { Logger } from '@image-cloud/logger';
+import type { CacheResult, ServerMetrics } from '@image-cloud/metrics';
+import { routeLabel } from './route-label';
 
-/** One log line per request; the logger redacts tokens from the path. 499 = client went away first. */
-export function requestLog(logger: Logger): RequestHandler {
+/** Status logged and counted for a request whose client went away before the answer was sent (nginx's convention). */
+const CLIENT_CLOSED = 499;
+
+/** What the routes leave in res.locals for the request's log line and metrics. */
+export interface RequestNotes {
+  /** The request's id (X-Request-Id): in its log line, its answer and the jobs it queues. */
+  requestId: string;
+  /** The error code of an error answer (set by the error handler). */
+  errorCode?: string;
+  /** A miss that joined a job another request was already waiting for. */
+  coalesced?: boolean;
+}
+
+export function notesOf(res: Response): RequestNotes {
+  return res.locals as RequestNotes;
+}
+
+/** The caller's X-Request-Id when it is a plausible id (so a request can be followed across systems), else a new one. */
+function requestIdOf(req: Request): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && requestIdSchema.safeParse(given).success ? given : randomUUID();
+}
+
+function cacheResultOf(res: Response): CacheResult {
+  const header = res.getHeader('X-Cache');
+  if (header === 'HIT') return 'hit';
+  if (header === 'MISS') return notesOf(res).coalesced ? 'coalesced' : 'miss';
+  return 'none';
+}
+
+/**
+ * One info line and one set of metrics per request, when it ends: route template, status, error
+ * code, cache result, lane and duration. The logger redacts tokens from the path. A client that
+ * went away first is logged and counted as 499, never as an error.
+ */
+export function requestLog(logger: Logger, metrics: ServerMetrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    const requestId = requestIdOf(req);
+    notesOf(res).requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
     res.on('close', () => {
-      const status = res.writableFinished ? res.statusCode : 499;
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.debug('request', {
+      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeLabel(req.path);
+      const code = notesOf(res).errorCode;
+      const cache = cacheResultOf(res);
+      const lane = (res.getHeader('X-Lane') as string | undefined) ?? 'none';
+      metrics.observeRequest({ route, status, code, cache, lane, seconds });
+      if (code === 'rate_limited') metrics.countTenantRateLimited();
+      logger.info('request', {
+        requestId,
         method: req.method,
+        route,
         path: req.originalUrl,
         status,
-        durationMs: Math.round(durationMs * 10) / 10,
-        cache: res.getHeader('X-Cache'),
+        ...(code ? { code } : {}),
+        cache,
+        lane,
+        ms: Math.round(seconds * 10_000) / 10,
       });
     });
     next();

@@ -4,6 +4,7 @@ import { type GetImageRequest, type ImageService, parseGetImageRequest, parseGet
 import type { Request, Response } from 'express';
 import type { OriginalMeta } from '@image-cloud/storage';
 import { clientSignal } from '../http/client-signal';
+import { notesOf } from '../http/request-log';
 import { sendStored } from '../http/send-stored';
 
 function originalInfo(meta: OriginalMeta) {
@@ -31,20 +32,24 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
       onlySendIfLocal: request.onlySendIfLocal,
       useAlternativeClouds: request.useAlternativeClouds,
       signal: clientSignal(res),
+      requestId: notesOf(res).requestId,
     };
     if (request.noImage) {
-      const { object: meta, cache } = await service.originalMeta(request.url, options);
+      const { object: meta, cache, coalesced } = await service.originalMeta(request.url, options);
+      notesOf(res).coalesced = coalesced;
       res.setHeader('X-Cache', cache);
       res.setHeader('Cache-Control', 'no-cache');
       res.json(originalInfo(meta));
       return;
     }
     if (!request.transform) {
-      const { object, cache } = await service.openOriginal(request.url, options);
+      const { object, cache, coalesced } = await service.openOriginal(request.url, options);
+      notesOf(res).coalesced = coalesced;
       await sendStored(req, res, object, { cache, maxAgeSeconds });
       return;
     }
-    const { object, cache } = await service.openVariant(request.url, request.transform, options);
+    const { object, cache, coalesced } = await service.openVariant(request.url, request.transform, options);
+    notesOf(res).coalesced = coalesced;
     await sendStored(req, res, object, { cache, maxAgeSeconds, lane: object.meta.lane });
   }
 
@@ -54,7 +59,8 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
 
   router.get('/image_info', async (req, res) => {
     const url = urlParam(req.query);
-    const { object: meta, cache } = await service.originalMeta(url, { signal: clientSignal(res) });
+    const { object: meta, cache, coalesced } = await service.originalMeta(url, { signal: clientSignal(res), requestId: notesOf(res).requestId });
+    notesOf(res).coalesced = coalesced;
     res.setHeader('X-Cache', cache);
     res.setHeader('Cache-Control', 'no-cache');
     res.json({ width: meta.width, height: meta.height, format: meta.format, bytes: meta.bytes, frames: meta.frames, contentType: meta.contentType });

@@ -1,18 +1,20 @@
 import express, { Router } from 'express';
 import { batchIdSchema } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
+import type { ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 
 /** 200 000 URLs of a few hundred bytes each. */
 const MAX_BODY = '64mb';
 
 /** fire_and_forget: bulk prefetch into the async lane, and the progress of a batch. */
-export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker): Router {
+export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker, metrics: ServerMetrics): Router {
   const router = Router();
 
   router.post('/fire_and_forget', express.json({ limit: MAX_BODY }), async (req, res) => {
     const body = req.body as { urls?: unknown } | undefined;
     const receipt = await prefetch.submit(body?.urls, (res.locals['tenant'] as string | undefined) ?? null);
+    metrics.countBatch(receipt);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Location', `/fire_and_forget/${receipt.batchId}`);
     res.status(202).json(receipt);

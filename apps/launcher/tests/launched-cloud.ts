@@ -1,0 +1,59 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TEST_REDIS_URL, countKeysWithPrefix, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
+
+const ROOT = resolve(__dirname, '../../..');
+
+export interface LaunchedCloud {
+  url: string;
+  /** Everything the launcher and its children wrote so far. */
+  output(): string;
+  /** SIGTERM, wait for a clean exit, remove the data and every Redis key of the run. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The cloud as `npm start` runs it (the built launcher with its server and workers), on a free
+ * port, under a Redis prefix and data directory of its own. Resolves once every worker runs.
+ */
+export async function launchCloud(name: string, config: Record<string, unknown>, workers = { processes: 1, bigProcesses: 1 }): Promise<LaunchedCloud> {
+  const prefix = uniquePrefix(name);
+  const dataDir = await mkdtemp(join(tmpdir(), `${name}-`));
+  const configPath = join(dataDir, 'config.json');
+  await writeFile(configPath, JSON.stringify({ ...config, worker: { ...(config['worker'] as object), ...workers } }));
+  const port = await freePort();
+  let output = '';
+  const launcher: ChildProcess = spawn(process.execPath, ['dist/launcher/main.js'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  launcher.stdout!.on('data', (chunk) => (output += chunk));
+  launcher.stderr!.on('data', (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    await stopProcesses([launcher]);
+    await rm(dataDir, { recursive: true, force: true });
+    await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
+    const left = await countKeysWithPrefix(TEST_REDIS_URL, prefix);
+    if (left > 0) throw new Error(`${left} Redis keys under ${prefix} were left behind`);
+  };
+  try {
+    await waitForHttp(`${url}/readyz`, 30_000);
+    const expected = workers.processes + workers.bigProcesses;
+    const giveUpAt = Date.now() + 30_000;
+    while ((output.match(/"msg":"image worker started"/g)?.length ?? 0) < expected) {
+      if (Date.now() > giveUpAt) throw new Error(`only some workers started:\n${output}`);
+      await sleep(100);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, output: () => output, stop };
+}
