@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
+import { ImageCloudError, toImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
 
 /** Policy 5, overload is answered early: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
@@ -12,7 +12,7 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
   }
   const isOverload = error.status === 503;
   const maxAge = isOverload ? Math.max(MIN_ERROR_MAX_AGE_SECONDS, negativeCacheSeconds) : negativeCacheSeconds;
-  const cacheable = (isOverload || isNegativelyCacheable(error.code)) && maxAge > 0;
+  const cacheable = (isOverload || error.negativelyCacheable) && maxAge > 0;
   res.status(error.status);
   res.setHeader('Cache-Control', cacheable ? `public, max-age=${maxAge}` : 'no-store');
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));

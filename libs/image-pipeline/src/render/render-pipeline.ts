@@ -4,7 +4,7 @@ import { type Step, runSteps } from '../run-steps';
 import { chooseLane } from './choose-lane';
 import { findExistingVariant, loadOriginal } from './load-original';
 import type { RenderOutcome, RenderPipelineDeps, RenderRunOptions, RenderState } from './render-ports';
-import { renderVariant } from './render-variant';
+import { finalTimeout, renderVariant } from './render-variant';
 import { storeVariant } from './store-variant';
 
 export interface RenderPipeline {
@@ -47,5 +47,5 @@ function checkDeadline(state: RenderState, nextStep: string): RenderOutcome | un
   if (Date.now() <= state.deadline || state.variant) return undefined;
   const next = state.deps.lanes.overBudget(state.size);
   if (next.kind === 'reroute') return next;
-  throw new ImageCloudError('processing_timeout', `Processing ran over its ${state.deps.lanes.budgetMs(state.size)} ms budget before it could ${nextStep}.`);
+  throw finalTimeout(`Processing ran over its ${state.deps.lanes.budgetMs(state.size)} ms budget before it could ${nextStep}.`);
 }
