@@ -76,7 +76,7 @@ export async function startSystem(options: {
   const workerOptions = { renderChildScript: RENDER_CHILD_SCRIPT, onJobEvent: (event: JobEvent) => jobEvents.push(event) };
   const noWorker: RunningWorker = {
     size: 'normal',
-    stats: () => ({ activeJobs: 0, maxActiveJobs: 0, activeRenders: 0, maxActiveRenders: 0 }),
+    stats: () => ({ activeJobs: 0, maxActiveJobs: 0, activeRenders: 0, maxActiveRenders: 0, maxActiveProbes: 0 }),
     close: async () => undefined,
   };
   const withWorkers = options.startWorkers ?? true;

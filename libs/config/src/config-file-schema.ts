@@ -22,6 +22,10 @@ export const limitsSchema = z
     maxPixels: positiveInt.default(50_000_000),
     /** Most frames of an animation that are kept. @defaultValue 300 */
     maxFrames: positiveInt.default(300),
+    /** Most pixels × frames a rendered variant may have; larger requests are 422 image_too_large before rendering. @defaultValue 40 000 000 */
+    maxOutputPixels: positiveInt.default(40_000_000),
+    /** Largest encoded variant, in bytes; a larger one is 422 image_too_large and not stored. @defaultValue 50 000 000 */
+    maxOutputBytes: positiveInt.default(50_000_000),
   })
   .strict();
 
@@ -95,6 +99,13 @@ export const workerSchema = z
     lockMs: z.number().int().min(1_000).default(8_000),
     /** How often live workers look for jobs whose lock expired. @defaultValue 3000 */
     stalledCheckMs: z.number().int().min(500).default(3_000),
+    /**
+     * Memory one render child may use, in MiB: its V8 heap (`--max-old-space-size`) and, through
+     * `ulimit -v`, what libvips allocates beyond the address space Node reserves at start. A render
+     * over it fails alone (422 image_too_large); the worker and its other jobs go on. Sized so a
+     * worker (parent, probe child, a render child) stays inside a 1 GiB container. @defaultValue 512
+     */
+    renderMemoryMb: z.number().int().min(64).default(512),
     /** JPEG/WebP/AVIF quality of rendered variants. @defaultValue 80 */
     quality: z.number().int().min(1).max(100).default(80),
   })

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe(join(process.cwd(), 'data'));
     expect(config.thumbnailSizes).toEqual([200, 250]);
     expect(config.domains).toEqual({ default: 4 });
-    expect(config.limits).toEqual({ maxSourceBytes: 30_000_000, maxPixels: 50_000_000, maxFrames: 300 });
+    expect(config.limits).toEqual({ maxSourceBytes: 30_000_000, maxPixels: 50_000_000, maxFrames: 300, maxOutputPixels: 40_000_000, maxOutputBytes: 50_000_000 });
     expect(config.worker.normalBudgetMs).toBe(5000);
     expect(config.worker.processes).toBeGreaterThanOrEqual(1);
     expect(config.openMode).toBe(true);
