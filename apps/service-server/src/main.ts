@@ -12,7 +12,8 @@ runServiceProcess(
       logger.warn('OPEN MODE: no tenants are configured, so every request is served without a token. Configure tenants in CONFIG for production.');
     }
     const running = await startServiceServer(config, logger);
-    logger.info('service server listening', { port: running.port, host: config.host, dataDir: config.dataDir });
+    const reach = config.openMode && config.host === '127.0.0.1' ? ' (open mode: this machine only; set HOST to listen elsewhere)' : '';
+    logger.info(`service server listening on ${config.host}:${running.port}${reach}`, { port: running.port, host: config.host, dataDir: config.dataDir });
     return { stop: () => running.close() };
   },
   { forceExitMs: 10_000 },

@@ -50,7 +50,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger): Pro
     waitTimeoutMs: config.server.waitTimeoutMs,
   });
 
-  const tenants = new TenantDirectory(config.tenants);
+  const tenants = new TenantDirectory(config.tenants, config.adminTokens);
   const limiter = new TenantRateLimiter(redis, config.queuePrefix);
   const batches = new BatchTracker(redis, config.queuePrefix);
   const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches });

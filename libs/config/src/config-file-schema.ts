@@ -129,6 +129,16 @@ export const configFileSchema = z
   .object({
     tenants: z.record(z.string().min(1), tenantSchema).default({}),
     signingKeys: z.array(z.string().min(16, 'a signing key needs at least 16 characters')).default([]),
+    /** Longest a signed URL may live: an `expires` further ahead is refused (403 bad_signature). @defaultValue 2 592 000 (30 days) */
+    signedUrlMaxLifetimeSeconds: positiveInt.default(30 * 24 * 3600),
+    /** Tokens of operators: delete_image needs one (an ordinary tenant gets 403). @defaultValue none */
+    adminTokens: z.array(z.string().min(16, 'an admin token needs at least 16 characters')).default([]),
+    /**
+     * Host names and addresses of this cloud as origins see it (its public name, its load balancer):
+     * an origin URL pointing at one of them, or at an address this server listens on, is refused
+     * (403 origin_forbidden) unless it is a configured peer, so a nested get_image cannot loop.
+     */
+    selfHosts: z.array(z.string().min(1)).default([]),
     /**
      * Maximum parallel downloads per origin domain, cluster-wide; `default` for unlisted domains.
      * A number (the old max_downloads.json), or `{maxParallel, perSecond}` to also cap download starts per second.

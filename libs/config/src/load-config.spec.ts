@@ -68,4 +68,17 @@ describe('loadConfig', () => {
     expect(config.openMode).toBe(false);
     expect(config.tenants.shop).toEqual({ token: 'a-very-long-secret-token', requestsPerSecond: 50, burst: 100 });
   });
+
+  it('binds open mode to 127.0.0.1 unless HOST is set; with tenants to every address', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({}, { tenants: { shop: { token: 'a-very-long-secret-token' } } }).host).toBe('0.0.0.0');
+  });
+
+  it('defaults the signed URL lifetime to 30 days, and has no admin tokens or self hosts unless given', () => {
+    const config = loadConfig({});
+    expect(config.signedUrlMaxLifetimeSeconds).toBe(2_592_000);
+    expect(config.adminTokens).toEqual([]);
+    expect(config.selfHosts).toEqual([]);
+  });
 });

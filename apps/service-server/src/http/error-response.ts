@@ -14,6 +14,8 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
   const maxAge = isOverload ? Math.max(MIN_ERROR_MAX_AGE_SECONDS, negativeCacheSeconds) : negativeCacheSeconds;
   const cacheable = (isOverload || error.negativelyCacheable) && maxAge > 0;
   res.status(error.status);
+  // A JSON error is never sniffed into something a browser would run.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Cache-Control', cacheable ? `public, max-age=${maxAge}` : 'no-store');
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   else if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
