@@ -6,8 +6,10 @@ import type { Logger } from '@image-cloud/logger';
 import type { ProcessMetrics, ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 import type { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
-import { authenticate } from './http/authenticate';
+import { authenticate, requireAdmin } from './http/authenticate';
 import { errorHandler, notFound } from './http/error-response';
+import { methodNotAllowed } from './http/method-not-allowed';
+import { refuseSelfOrigins } from './http/refuse-self-origins';
 import { requestLog } from './http/request-log';
 import { alternativeCloudsRoutes } from './routes/alternative-clouds-routes';
 import { healthRoutes } from './routes/health-routes';
@@ -38,16 +40,26 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
   app.set('query parser', 'simple');
 
   // Image GETs also accept signed URLs (browsers); everything else needs a token.
-  const auth = { directory: tenants, signingKeys: config.signingKeys, limiter, logger, signedPaths: ['/get_image', '/get_thumbnail', '/image_info'] };
+  const auth = {
+    directory: tenants,
+    signingKeys: config.signingKeys,
+    signedUrlMaxLifetimeSeconds: config.signedUrlMaxLifetimeSeconds,
+    limiter,
+    logger,
+    signedPaths: ['/get_image', '/get_thumbnail', '/image_info'],
+  };
 
   app.use(requestLog(logger, metrics));
   app.use(healthRoutes(redis));
   app.use(metricsRoutes(metrics, otherProcessMetrics));
   app.use(statusRoutes());
-  app.use(['/get_image', '/get_thumbnail', '/image_info', '/delete_image', '/alternative_clouds', '/fire_and_forget'], authenticate(auth));
+  app.use(['/get_image', '/get_thumbnail', '/image_info', '/alternative_clouds', '/fire_and_forget'], authenticate(auth));
+  app.delete('/delete_image', requireAdmin(tenants));
+  app.use(['/get_image', '/get_thumbnail', '/image_info'], refuseSelfOrigins({ selfHosts: config.selfHosts, peers: config.peers }));
   app.use(imageRoutes(service, config));
   app.use(prefetchRoutes(prefetch, batches, metrics));
   app.use(alternativeCloudsRoutes(config.peers));
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(errorHandler(logger, config.server.negativeCacheSeconds));
   return app;

@@ -19,7 +19,13 @@ runServiceProcess(
     const otherProcessMetrics = process.send ? () => askLauncherForMetrics(CLUSTER_METRICS_TIMEOUT_MS) : undefined;
     const running = await startServiceServer(config, logger, { otherProcessMetrics });
     const metricsPort = config.metricsPort === undefined ? undefined : await startMetricsHttpServer(running.registry, config.metricsPort, config.host);
-    logger.info('service server listening', { port: running.port, host: config.host, dataDir: config.dataDir, ...(metricsPort ? { metricsPort: metricsPort.port } : {}) });
+    const reach = config.openMode && config.host === '127.0.0.1' ? ' (open mode: this machine only; set HOST to listen elsewhere)' : '';
+    logger.info(`service server listening on ${config.host}:${running.port}${reach}`, {
+      port: running.port,
+      host: config.host,
+      dataDir: config.dataDir,
+      ...(metricsPort ? { metricsPort: metricsPort.port } : {}),
+    });
     return {
       stop: async () => {
         await running.close();

@@ -65,7 +65,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
     onStartedInBigLane: (urgency, reason) => metrics.countStartedInBigLane(urgency, reason),
   });
 
-  const tenants = new TenantDirectory(config.tenants);
+  const tenants = new TenantDirectory(config.tenants, config.adminTokens);
   const limiter = new TenantRateLimiter(redis, config.queuePrefix);
   const batches = new BatchTracker(redis, config.queuePrefix);
   const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches });

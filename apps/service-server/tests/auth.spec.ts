@@ -157,11 +157,12 @@ describe('rate limits', () => {
 });
 
 describe('logs', () => {
-  it('warn loudly at start-up when no tenant is configured (open mode)', async () => {
+  it('warn loudly at start-up when no tenant is configured (open mode), and say it listens on 127.0.0.1 only', async () => {
     const port = await freePort();
     const open = spawnBuiltApp(
       'service-server',
-      { PORT: String(port), HOST: '127.0.0.1', REDIS_URL: system.config.redisUrl, DATA_DIR: system.config.dataDir, QUEUE_PREFIX: system.config.queuePrefix, LOG_LEVEL: 'info' },
+      // No HOST: open mode picks 127.0.0.1 itself.
+      { PORT: String(port), REDIS_URL: system.config.redisUrl, DATA_DIR: system.config.dataDir, QUEUE_PREFIX: system.config.queuePrefix, LOG_LEVEL: 'info' },
       { stdio: 'pipe' },
     );
     let output = '';
@@ -175,6 +176,8 @@ describe('logs', () => {
     const warning = output.split('\n').find((line) => line.includes('OPEN MODE'));
     expect(warning).toBeDefined();
     expect(JSON.parse(warning!)).toMatchObject({ level: 'warn' });
+    const listening = output.split('\n').find((line) => line.includes('service server listening'));
+    expect(JSON.parse(listening!)).toMatchObject({ host: '127.0.0.1', msg: expect.stringContaining(`127.0.0.1:${port} (open mode: this machine only`) });
   }, 30_000);
 
   it('never contain a token or a signature', async () => {

@@ -78,7 +78,7 @@ export async function startSystem(options: {
   const noWorker: RunningWorker = {
     size: 'normal',
     registry: createProcessRegistry({ role: 'no-worker', index: 0 }),
-    stats: () => ({ activeJobs: 0, maxActiveJobs: 0, activeRenders: 0, maxActiveRenders: 0 }),
+    stats: () => ({ activeJobs: 0, maxActiveJobs: 0, activeRenders: 0, maxActiveRenders: 0, maxActiveProbes: 0 }),
     close: async () => undefined,
   };
   const withWorkers = options.startWorkers ?? true;

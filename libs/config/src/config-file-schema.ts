@@ -22,6 +22,10 @@ export const limitsSchema = z
     maxPixels: positiveInt.default(50_000_000),
     /** Most frames of an animation that are kept. @defaultValue 300 */
     maxFrames: positiveInt.default(300),
+    /** Most pixels × frames a rendered variant may have; larger requests are 422 image_too_large before rendering. @defaultValue 40 000 000 */
+    maxOutputPixels: positiveInt.default(40_000_000),
+    /** Largest encoded variant, in bytes; a larger one is 422 image_too_large and not stored. @defaultValue 50 000 000 */
+    maxOutputBytes: positiveInt.default(50_000_000),
   })
   .strict();
 
@@ -95,6 +99,13 @@ export const workerSchema = z
     lockMs: z.number().int().min(1_000).default(8_000),
     /** How often live workers look for jobs whose lock expired. @defaultValue 3000 */
     stalledCheckMs: z.number().int().min(500).default(3_000),
+    /**
+     * Memory one render child may use, in MiB: its V8 heap (`--max-old-space-size`) and, through
+     * `ulimit -v`, what libvips allocates beyond the address space Node reserves at start. A render
+     * over it fails alone (422 image_too_large); the worker and its other jobs go on. Sized so a
+     * worker (parent, probe child, a render child) stays inside a 1 GiB container. @defaultValue 512
+     */
+    renderMemoryMb: z.number().int().min(64).default(512),
     /** JPEG/WebP/AVIF quality of rendered variants. @defaultValue 80 */
     quality: z.number().int().min(1).max(100).default(80),
   })
@@ -118,6 +129,16 @@ export const configFileSchema = z
   .object({
     tenants: z.record(z.string().min(1), tenantSchema).default({}),
     signingKeys: z.array(z.string().min(16, 'a signing key needs at least 16 characters')).default([]),
+    /** Longest a signed URL may live: an `expires` further ahead is refused (403 bad_signature). @defaultValue 2 592 000 (30 days) */
+    signedUrlMaxLifetimeSeconds: positiveInt.default(30 * 24 * 3600),
+    /** Tokens of operators: delete_image needs one (an ordinary tenant gets 403). @defaultValue none */
+    adminTokens: z.array(z.string().min(16, 'an admin token needs at least 16 characters')).default([]),
+    /**
+     * Host names and addresses of this cloud as origins see it (its public name, its load balancer):
+     * an origin URL pointing at one of them, or at an address this server listens on, is refused
+     * (403 origin_forbidden) unless it is a configured peer, so a nested get_image cannot loop.
+     */
+    selfHosts: z.array(z.string().min(1)).default([]),
     /**
      * Maximum parallel downloads per origin domain, cluster-wide; `default` for unlisted domains.
      * A number (the old max_downloads.json), or `{maxParallel, perSecond}` to also cap download starts per second.

@@ -6,8 +6,8 @@ const port = z.coerce.number().int().min(0).max(65_535);
 export const envSchema = z.object({
   /** @defaultValue 5000 */
   PORT: port.default(5000),
-  /** @defaultValue "0.0.0.0" */
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** @defaultValue "0.0.0.0", or "127.0.0.1" in open mode (no tenants) */
+  HOST: z.string().min(1).optional(),
   /** @defaultValue "redis://127.0.0.1:6379" */
   REDIS_URL: z
     .string()

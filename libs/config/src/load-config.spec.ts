@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe(join(process.cwd(), 'data'));
     expect(config.thumbnailSizes).toEqual([200, 250]);
     expect(config.domains).toEqual({ default: 4 });
-    expect(config.limits).toEqual({ maxSourceBytes: 30_000_000, maxPixels: 50_000_000, maxFrames: 300 });
+    expect(config.limits).toEqual({ maxSourceBytes: 30_000_000, maxPixels: 50_000_000, maxFrames: 300, maxOutputPixels: 40_000_000, maxOutputBytes: 50_000_000 });
     expect(config.worker.normalBudgetMs).toBe(5000);
     expect(config.worker.processes).toBeGreaterThanOrEqual(1);
     expect(config.openMode).toBe(true);
@@ -67,5 +67,18 @@ describe('loadConfig', () => {
     const config = loadConfig({}, { tenants: { shop: { token: 'a-very-long-secret-token' } } });
     expect(config.openMode).toBe(false);
     expect(config.tenants.shop).toEqual({ token: 'a-very-long-secret-token', requestsPerSecond: 50, burst: 100 });
+  });
+
+  it('binds open mode to 127.0.0.1 unless HOST is set; with tenants to every address', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({}, { tenants: { shop: { token: 'a-very-long-secret-token' } } }).host).toBe('0.0.0.0');
+  });
+
+  it('defaults the signed URL lifetime to 30 days, and has no admin tokens or self hosts unless given', () => {
+    const config = loadConfig({});
+    expect(config.signedUrlMaxLifetimeSeconds).toBe(2_592_000);
+    expect(config.adminTokens).toEqual([]);
+    expect(config.selfHosts).toEqual([]);
   });
 });

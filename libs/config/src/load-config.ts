@@ -84,12 +84,14 @@ export function loadConfig(
   const fileResult = configFileSchema.safeParse(rawFile);
   if (!fileResult.success) throw new ConfigError(describeIssues('CONFIG key', fileResult.error.issues));
   const file = fileResult.data;
+  const openMode = Object.keys(file.tenants).length === 0;
 
   return deepFreeze({
     ...file,
     worker: { ...file.worker, processes: file.worker.processes ?? availableParallelism() },
     port: vars.PORT,
-    host: vars.HOST,
+    // Open mode serves anyone, so unless HOST says otherwise only this machine can reach it.
+    host: vars.HOST ?? (openMode ? '127.0.0.1' : '0.0.0.0'),
     redisUrl: vars.REDIS_URL ?? DEFAULT_REDIS_URL,
     redisUrlGiven: vars.REDIS_URL !== undefined,
     dataDir: resolve(vars.DATA_DIR),
@@ -99,6 +101,6 @@ export function loadConfig(
     logLevel: vars.LOG_LEVEL,
     metricsPort: vars.METRICS_PORT,
     processIndex: vars.PROCESS_INDEX,
-    openMode: Object.keys(file.tenants).length === 0,
+    openMode,
   });
 }

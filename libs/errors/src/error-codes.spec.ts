@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ERROR_CODES } from './error-codes';
-import { toImageCloudError } from './image-cloud-error';
+import { ImageCloudError, toImageCloudError } from './image-cloud-error';
 
 const README = resolve(__dirname, '../../../README.md');
 
@@ -51,5 +51,12 @@ describe('error registry', () => {
       expect(error.message).toContain(code);
     }
     expect(toImageCloudError(new TypeError('x is not a function')).code).toBe('internal_error');
+  });
+
+  it('keeps a final processing_timeout final across Redis: not retryable, negatively cacheable', () => {
+    const final = ImageCloudError.fromJSON(JSON.parse(JSON.stringify(new ImageCloudError('processing_timeout', 'over', { final: true }))));
+    expect({ retryable: final.retryable, negativelyCacheable: final.negativelyCacheable }).toEqual({ retryable: false, negativelyCacheable: true });
+    const ordinary = ImageCloudError.fromJSON(JSON.parse(JSON.stringify(new ImageCloudError('processing_timeout', 'over'))));
+    expect({ retryable: ordinary.retryable, negativelyCacheable: ordinary.negativelyCacheable }).toEqual({ retryable: true, negativelyCacheable: false });
   });
 });

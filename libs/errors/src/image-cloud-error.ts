@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode, isErrorCode } from './error-codes';
+import { ERROR_CODES, type ErrorCode, isErrorCode, isNegativelyCacheable } from './error-codes';
 
 /** The JSON body of every error response: `{"error": code, "message": sentence}`. */
 export interface ErrorBody {
@@ -13,6 +13,11 @@ export interface ImageCloudErrorOptions {
   retryAfterSeconds?: number;
   /** HTTP status the origin answered, when the error is the origin's answer (429/503 back the domain off). */
   originStatus?: number;
+  /**
+   * Final for the image although the code usually is not (a `processing_timeout` in the big lane:
+   * no lane has more budget): never retried, and remembered for the negative cache time.
+   */
+  final?: boolean;
   cause?: unknown;
 }
 
@@ -26,15 +31,18 @@ export class ImageCloudError extends Error {
   readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
   readonly originStatus?: number;
+  /** True when the answer is final for the image and may be remembered briefly (negative caching). */
+  readonly negativelyCacheable: boolean;
 
   constructor(code: ErrorCode, message: string, options: ImageCloudErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ImageCloudError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
-    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+    this.retryable = options.final ? false : (options.retryable ?? ERROR_CODES[code].retryable);
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.originStatus = options.originStatus;
+    this.negativelyCacheable = options.final === true || isNegativelyCacheable(code);
   }
 
   toBody(): ErrorBody {
@@ -47,6 +55,7 @@ export class ImageCloudError extends Error {
       code: this.code,
       message: this.message,
       retryable: this.retryable,
+      ...(this.negativelyCacheable && !isNegativelyCacheable(this.code) ? { final: true } : {}),
       ...(this.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: this.retryAfterSeconds }),
     };
   }
@@ -57,6 +66,7 @@ export class ImageCloudError extends Error {
       return new ImageCloudError(candidate.code, candidate.message, {
         retryable: typeof candidate.retryable === 'boolean' ? candidate.retryable : undefined,
         retryAfterSeconds: typeof candidate.retryAfterSeconds === 'number' ? candidate.retryAfterSeconds : undefined,
+        final: candidate.final === true,
       });
     }
     return new ImageCloudError('internal_error', 'The worker reported an error the server could not read.');
@@ -67,6 +77,8 @@ export interface SerializedError {
   code: ErrorCode;
   message: string;
   retryable: boolean;
+  /** Set when the error is final for the image although its code usually is not. */
+  final?: boolean;
   retryAfterSeconds?: number;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FetchJob, fetchJobFor } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
+import { probeImage, readImageSource } from '@image-cloud/imaging';
 import { makeImage } from '@image-cloud/imaging/testing';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { type DownloadLeases, type FetchPipelineDeps, type OriginSlotAttempt, type OriginSlots, type OriginalSource, createFetchPipeline } from '../src';
@@ -62,6 +63,8 @@ function pipeline(overrides: Partial<FetchPipelineDeps> = {}) {
     peers: [],
     leases: memoryLeases(),
     limits: { maxPixels: 1e8, maxFrames: 100 },
+    // In-process here; the worker probes in a sandboxed render child (render-sandbox's tests).
+    probe: async (source, limits) => probeImage(await readImageSource(source), limits),
     downloadWaitMs: 2_000,
     originSlotWaitMs: 500,
     ...overrides,

@@ -109,9 +109,9 @@ it('moves a normal-lane render over budget to the big lane and records the overr
   expect(await storage.getVariantMeta(job.originalKey, job.variantKey)).toBeNull();
 });
 
-it('fails a big-lane render over budget with processing_timeout', async () => {
+it('fails a big-lane render over budget with a final processing_timeout', async () => {
   const job = await storedJob('slower', 'sync-big');
-  await expect(pipelineWith(renderer(1_000)).run(job)).rejects.toMatchObject({ code: 'processing_timeout' });
+  await expect(pipelineWith(renderer(1_000)).run(job)).rejects.toMatchObject({ code: 'processing_timeout', retryable: false, negativelyCacheable: true });
 });
 
 it('checks the deadline between steps, but never throws a finished render away', async () => {

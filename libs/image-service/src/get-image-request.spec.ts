@@ -53,3 +53,14 @@ describe('parseGetThumbnailRequest', () => {
     expect(() => parseGetThumbnailRequest({ url }, [200, 250])).toThrow('Parameter "size" is required: one of 200, 250.');
   });
 });
+
+describe('parameter names', () => {
+  it('names the right parameter for one two edits away, reads the old spelling, and ignores other extras', () => {
+    expect(() => parseGetImageRequest({ url, resize_widht: '100' })).toThrow('Unknown parameter "resize_widht"; did you mean "resize_width"?');
+    expect(() => parseGetImageRequest({ url, resize_heigth: '100' })).toThrow(/did you mean "resize_height"/);
+    expect(parseGetImageRequest({ url, use_alternativ_clouds: 'true' }).useAlternativeClouds).toBe(true);
+    expect(() => parseGetImageRequest({ url, use_alternativ_clouds: 'true', use_alternative_clouds: 'true' })).toThrow(/more than once/);
+    expect(parseGetImageRequest({ url, v: '2', cache_buster: '17', ur: 'x' }).transform).toBeNull();
+    expect(parseGetThumbnailRequest({ url, size: '200', use_alternativ_clouds: '1' }, [200]).useAlternativeClouds).toBe(true);
+  });
+});

@@ -1,5 +1,6 @@
 import { MAX_DIMENSION, OUTPUT_FORMATS, type OutputFormat, type Transform } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
+import { withKnownNames } from './parameter-names';
 import { type RawQuery, booleanParam, integerParam, stringParam, urlParam } from './query-params';
 
 /** A `get_image` request in the existing clients' terms, validated. */
@@ -13,6 +14,21 @@ export interface GetImageRequest {
 }
 
 const FORMAT_ALIASES: Record<string, OutputFormat> = { jpg: 'jpeg', tif: 'tiff' };
+
+const GET_IMAGE_PARAMS = [
+  'url',
+  'resize_width',
+  'resize_height',
+  'keep_aspect_ratio',
+  'force_to_size',
+  'format_when_resize',
+  'no_image',
+  'use_alternative_clouds',
+  'only_send_if_local',
+];
+const GET_THUMBNAIL_PARAMS = ['url', 'size', 'use_alternative_clouds', 'only_send_if_local'];
+/** Spellings of the old documentation that existing clients send. */
+const OLD_SPELLINGS = { use_alternativ_clouds: 'use_alternative_clouds' };
 
 function formatParam(query: RawQuery): OutputFormat {
   const value = stringParam(query, 'format_when_resize');
@@ -32,7 +48,8 @@ function formatParam(query: RawQuery): OutputFormat {
  * Parses `get_image` parameters with the names and defaults the existing clients use:
  * keep_aspect_ratio=true, force_to_size=false, format_when_resize=jpeg, the rest false.
  */
-export function parseGetImageRequest(query: RawQuery): GetImageRequest {
+export function parseGetImageRequest(rawQuery: RawQuery): GetImageRequest {
+  const query = withKnownNames(rawQuery, GET_IMAGE_PARAMS, OLD_SPELLINGS);
   const url = urlParam(query);
   const width = integerParam(query, 'resize_width', 1, MAX_DIMENSION);
   const height = integerParam(query, 'resize_height', 1, MAX_DIMENSION);
@@ -63,7 +80,8 @@ export function parseGetImageRequest(query: RawQuery): GetImageRequest {
 }
 
 /** `get_thumbnail?url=&size=`: a square box of one of the configured sizes, as JPEG. */
-export function parseGetThumbnailRequest(query: RawQuery, thumbnailSizes: readonly number[]): GetImageRequest {
+export function parseGetThumbnailRequest(rawQuery: RawQuery, thumbnailSizes: readonly number[]): GetImageRequest {
+  const query = withKnownNames(rawQuery, GET_THUMBNAIL_PARAMS, OLD_SPELLINGS);
   const url = urlParam(query);
   const size = integerParam(query, 'size', 1, MAX_DIMENSION);
   if (size === undefined) {

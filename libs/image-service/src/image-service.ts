@@ -8,7 +8,7 @@ import {
   renderJobFor,
   renderJobIdOf,
 } from '@image-cloud/contracts';
-import { ImageCloudError, isNegativelyCacheable } from '@image-cloud/errors';
+import { ImageCloudError } from '@image-cloud/errors';
 import { type FailureCache, type FetchQueue, type OutcomeWaiter, type RenderQueues, orUnavailable } from '@image-cloud/job-queue';
 import type { CostTable, LanePolicy } from '@image-cloud/lane-policy';
 import type { ImageStorage, OriginalMeta, StoredObject, VariantMeta } from '@image-cloud/storage';
@@ -169,7 +169,7 @@ export class ImageService {
   private async forgetUnlessFinal(originalKey: string, field: string): Promise<void> {
     const { failures } = this.deps;
     const remembered = await orUnavailable(() => failures.get(originalKey, field));
-    if (remembered && isNegativelyCacheable(remembered.code)) throw remembered;
+    if (remembered?.negativelyCacheable) throw remembered;
     if (remembered) await orUnavailable(() => failures.clear(originalKey, field));
   }
 

@@ -7,6 +7,10 @@ export interface ImageLimits {
   /** Pixels of one frame. */
   maxPixels: number;
   maxFrames: number;
+  /** Pixels × frames a rendered variant may have; unchecked when absent. */
+  maxOutputPixels?: number;
+  /** Bytes an encoded variant may have; unchecked when absent. */
+  maxOutputBytes?: number;
 }
 
 /** What the header of an original says. Width and height are as displayed (EXIF orientation applied). */

@@ -3,3 +3,4 @@ export { ACCEPTED_FORMATS, type AcceptedFormat } from './sniff-format';
 export { probeImage, type ImageProbe, type ImageLimits } from './image-probe';
 export { renderVariant, type RenderOptions, type RenderedVariant } from './render-variant';
 export { readImageSource, type ImageSource } from './image-source';
+export { checkOutputBytes, checkOutputSize } from './output-limits';

@@ -37,6 +37,11 @@ describe('probeImage', () => {
     await expect(probeImage(truncate(png, 12), limits)).rejects.toMatchObject({ code: 'image_corrupt', status: 422 });
   });
 
+  it('takes a file with a JPEG start-of-image marker damaged right after it for a corrupt JPEG, as libvips does', async () => {
+    const damaged = Buffer.concat([Buffer.from([0xff, 0xd8, 0x00, 0x13]), Buffer.alloc(200, 7)]);
+    await expect(probeImage(damaged, limits)).rejects.toMatchObject({ code: 'image_corrupt', status: 422 });
+  });
+
   it('refuses images over the pixel and frame limits before decoding', async () => {
     const image = await makeImage({ width: 300, height: 200, format: 'png' });
     await expect(probeImage(image, { maxPixels: 50_000, maxFrames: 10 })).rejects.toMatchObject({ code: 'image_too_large' });

@@ -2,6 +2,7 @@ import sharp, { type Sharp } from 'sharp';
 import { CONTENT_TYPES, type OutputFormat, type Transform, targetSize } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageLimits, ImageProbe } from './image-probe';
+import { checkOutputBytes, checkOutputSize, keepsFrames } from './output-limits';
 
 export interface RenderOptions {
   limits: ImageLimits;
@@ -21,8 +22,6 @@ export interface RenderedVariant {
 }
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
-const ANIMATED_INPUTS = new Set(['gif', 'webp']);
-const ANIMATED_OUTPUTS = new Set<OutputFormat>(['gif', 'webp']);
 
 function encode(image: Sharp, format: OutputFormat, quality: number): Sharp {
   switch (format) {
@@ -46,6 +45,10 @@ function renderError(error: unknown): ImageCloudError {
   if (/timeout/i.test(message)) {
     return new ImageCloudError('processing_timeout', 'Rendering the image took longer than its processing budget.', { cause: error });
   }
+  // The render child's memory ceiling (address-space limit) makes allocations fail.
+  if (/failed to allocate|bad_alloc|out of memory|memory error/i.test(message)) {
+    return new ImageCloudError('image_too_large', 'Rendering the image needs more memory than one render may use.', { cause: error });
+  }
   if (/pixel limit/i.test(message)) {
     return new ImageCloudError('image_too_large', 'The image has more pixels than the limit allows.', { cause: error });
   }
@@ -65,7 +68,8 @@ export async function renderVariant(
   transform: Transform,
   options: RenderOptions,
 ): Promise<RenderedVariant> {
-  const animated = probe.frames > 1 && ANIMATED_INPUTS.has(probe.format) && ANIMATED_OUTPUTS.has(transform.format);
+  checkOutputSize(probe, transform, options.limits);
+  const animated = keepsFrames(probe, transform.format);
   const size = targetSize(probe, transform);
   const flattenOnWhite = transform.fit === 'pad' || transform.format === 'jpeg';
 
@@ -93,6 +97,7 @@ export async function renderVariant(
 
   try {
     const { data, info } = await encode(image, transform.format, options.quality).toBuffer({ resolveWithObject: true });
+    checkOutputBytes(data.length, options.limits);
     const frames = animated ? (info.pages ?? probe.frames) : 1;
     return {
       bytes: data,
@@ -103,6 +108,7 @@ export async function renderVariant(
       frames,
     };
   } catch (error) {
+    if (error instanceof ImageCloudError) throw error;
     throw renderError(error);
   }
 }

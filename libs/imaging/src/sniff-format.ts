@@ -28,7 +28,8 @@ function looksLikeSvg(bytes: Buffer): boolean {
  * named so the client learns why.
  */
 export function sniffFormat(bytes: Buffer): SniffResult {
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return { accepted: true, format: 'jpeg' };
+  // libvips takes the start-of-image marker alone for a JPEG: damaged right after it is a corrupt JPEG (422), not another format.
+  if (startsWith(bytes, [0xff, 0xd8])) return { accepted: true, format: 'jpeg' };
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { accepted: true, format: 'png' };
   if (ascii(bytes, 0, 6) === 'GIF87a' || ascii(bytes, 0, 6) === 'GIF89a') return { accepted: true, format: 'gif' };
   if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 12) === 'WEBP') return { accepted: true, format: 'webp' };

@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Lane, RerouteReason } from '@image-cloud/contracts';
-import { type ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
+import { type ImageCloudError, toImageCloudError } from '@image-cloud/errors';
 import { FailureCache } from './failure-cache';
 import { publishOutcome } from './outcome-publisher';
 
@@ -47,7 +47,7 @@ export async function settleFailure(
   thrown: unknown,
 ): Promise<SettledFailure & { rethrow: Error }> {
   const error = toImageCloudError(thrown);
-  const ttl = isNegativelyCacheable(error.code) ? options.negativeCacheSeconds : TRANSIENT_FAILURE_SECONDS;
+  const ttl = error.negativelyCacheable ? options.negativeCacheSeconds : TRANSIENT_FAILURE_SECONDS;
   await new FailureCache(options.connection, options.prefix).record(where.originalKey, where.field, error, ttl);
   await publishOutcome(options.connection, options.prefix, { jobId: job.id!, ok: false, error: error.toJSON() });
   const isFinal = !error.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

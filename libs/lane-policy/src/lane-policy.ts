@@ -18,7 +18,7 @@ export type LaneChoice =
   | { size: 'normal'; work: RenderWork; predictedMs: number }
   | { size: 'big'; reason: Exclude<RerouteReason, 'budget'>; work: RenderWork; predictedMs: number };
 
-/** What a job that ran out of its lane's budget becomes. */
+/** What a job that ran out of its lane's budget becomes; `fail` is final for the variant (negative-cached). */
 export type OverBudget = { kind: 'reroute'; reason: 'budget' } | { kind: 'fail' };
 
 /** A prediction above this share of the normal budget starts in the big lane (predictions are rough). */

@@ -2,8 +2,8 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import type { Transform } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
-import type { ImageProbe, ImageSource, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
-import { type RenderReplyMessage, type RenderRequestMessage, asBuffer } from './render-messages';
+import type { ImageLimits, ImageProbe, ImageSource, RenderOptions, RenderedVariant } from '@image-cloud/imaging';
+import { type RenderReplyMessage, type SandboxRequestMessage, asBuffer } from './render-messages';
 
 export interface RenderPoolOptions {
   /** Built script whose body calls serveRenderRequests(). */
@@ -18,6 +18,12 @@ export interface RenderPoolOptions {
   killGraceMs?: number;
   /** libvips threads per render. @defaultValue 1 */
   threadsPerRender?: number;
+  /**
+   * Memory ceiling of each child, in MiB: the V8 heap (`--max-old-space-size`) and the address
+   * space beyond what Node reserves at start (`ulimit -v`), which is where libvips allocates. An
+   * allocation over it fails that render only. @defaultValue no ceiling
+   */
+  memoryLimitMb?: number;
   onChildReplaced?: (reason: 'budget' | 'crash') => void;
 }
 
@@ -67,18 +73,19 @@ export class RenderPool {
    * probe makes the child read the header too, under the same kill and limits as the render.
    */
   async render(source: ImageSource, probe: ImageProbe | null, transform: Transform, options: RenderOptions): Promise<RenderedVariant> {
-    const slot = await this.acquire();
-    this.activeRenders++;
-    this.maxActiveRenders = Math.max(this.maxActiveRenders, this.activeRenders);
-    try {
-      await slot.ready.catch((error: unknown) => {
-        throw new ImageCloudError('internal_error', 'The image renderer could not be started.', { cause: error });
-      });
-      return await this.renderIn(slot, { id: this.nextId++, source, probe, transform, options }, options.timeoutMs);
-    } finally {
-      this.activeRenders--;
-      this.release(slot);
-    }
+    const reply = await this.ask({ id: this.nextId++, kind: 'render', source, probe, transform, options }, options.timeoutMs);
+    if (!('variant' in reply)) throw new Error('render child answered a render without a variant');
+    return { ...reply.variant, bytes: asBuffer(reply.variant.bytes) };
+  }
+
+  /**
+   * Reads an original's header and checks the input limits in a child, under the same kill,
+   * memory ceiling and loader restrictions as rendering: a hostile header never runs in the worker.
+   */
+  async probe(source: ImageSource, limits: ImageLimits, budgetMs: number): Promise<ImageProbe> {
+    const reply = await this.ask({ id: this.nextId++, kind: 'probe', source, limits }, budgetMs);
+    if (!('probe' in reply)) throw new Error('render child answered a probe without a probe');
+    return reply.probe;
   }
 
   async close(): Promise<void> {
@@ -93,13 +100,29 @@ export class RenderPool {
     );
   }
 
-  private renderIn(slot: Slot, request: RenderRequestMessage, budgetMs: number): Promise<RenderedVariant> {
-    return new Promise<RenderedVariant>((resolve, reject) => {
+  /** Runs one request in a free child, killed (and replaced) past the budget. */
+  private async ask(request: SandboxRequestMessage, budgetMs: number): Promise<Extract<RenderReplyMessage, { ok: true }>> {
+    const slot = await this.acquire();
+    this.activeRenders++;
+    this.maxActiveRenders = Math.max(this.maxActiveRenders, this.activeRenders);
+    try {
+      await slot.ready.catch((error: unknown) => {
+        throw new ImageCloudError('internal_error', 'The image renderer could not be started.', { cause: error });
+      });
+      return await this.askIn(slot, request, budgetMs);
+    } finally {
+      this.activeRenders--;
+      this.release(slot);
+    }
+  }
+
+  private askIn(slot: Slot, request: SandboxRequestMessage, budgetMs: number): Promise<Extract<RenderReplyMessage, { ok: true }>> {
+    return new Promise((resolve, reject) => {
       const { child } = slot;
       const onMessage = (reply: RenderReplyMessage) => {
         if (!('id' in reply) || reply.id !== request.id) return;
         cleanup();
-        if (reply.ok) resolve({ ...reply.variant, bytes: asBuffer(reply.variant.bytes) });
+        if (reply.ok) resolve(reply);
         else reject(ImageCloudError.fromJSON(reply.error));
       };
       // The slot's watcher replaces the dead child; this render only fails.
@@ -127,7 +150,10 @@ export class RenderPool {
     const child = fork(this.options.childScript, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, RENDER_THREADS: String(this.options.threadsPerRender ?? 1) },
+      // glibc reserves 64 MiB of address space per thread arena (libvips, dav1d and librsvg threads):
+      // unused, but it would count against the ceiling and fail ordinary AVIF and SVG renders.
+      env: { ...process.env, RENDER_THREADS: String(this.options.threadsPerRender ?? 1), MALLOC_ARENA_MAX: '2' },
+      ...memoryCeiling(this.options.memoryLimitMb),
     });
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean }) => {
@@ -183,4 +209,30 @@ export class RenderPool {
     slot.busy = false;
     this.waiting.shift()?.();
   }
+}
+
+/**
+ * Address space Node reserves at start before doing anything (V8's code range and heap
+ * reservations, about 1 GiB on x64, measured): an address-space limit counts from above it.
+ */
+const NODE_RESERVED_ADDRESS_SPACE_MB = 1024;
+
+/**
+ * Fork options that start the child under a memory ceiling: a POSIX shell sets the address-space
+ * limit (`ulimit -v`, kept across exec; libvips' allocations fail past it instead of growing the
+ * worker towards its container's OOM killer) and execs Node with a capped V8 heap. The IPC
+ * channel's descriptor survives the exec.
+ */
+function memoryCeiling(memoryLimitMb: number | undefined): { execPath?: string; execArgv?: string[] } {
+  if (memoryLimitMb === undefined) return {};
+  const addressSpaceKb = (memoryLimitMb + NODE_RESERVED_ADDRESS_SPACE_MB) * 1024;
+  return {
+    execPath: '/bin/sh',
+    execArgv: [
+      '-c',
+      `ulimit -v ${addressSpaceKb} || echo "render child: no address-space limit (ulimit -v failed)" >&2; exec "$0" "$@"`,
+      process.execPath,
+      `--max-old-space-size=${memoryLimitMb}`,
+    ],
+  };
 }

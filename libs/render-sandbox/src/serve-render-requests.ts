@@ -1,6 +1,6 @@
 import { toImageCloudError } from '@image-cloud/errors';
 import { configureSharp, probeImage, readImageSource, renderVariant } from '@image-cloud/imaging';
-import { type ChildReadyMessage, type RenderReplyMessage, type RenderRequestMessage, asBuffer } from './render-messages';
+import { type ChildReadyMessage, type RenderReplyMessage, type SandboxRequestMessage, asBuffer } from './render-messages';
 
 /**
  * The body of a render child process: renders one request at a time for its parent, which kills
@@ -9,12 +9,16 @@ import { type ChildReadyMessage, type RenderReplyMessage, type RenderRequestMess
 export function serveRenderRequests(): void {
   if (!process.send) throw new Error('serveRenderRequests must run in a child process started with an IPC channel');
   configureSharp({ threadsPerJob: Number(process.env['RENDER_THREADS'] ?? 1) });
-  process.on('message', async (message: RenderRequestMessage) => {
+  process.on('message', async (message: SandboxRequestMessage) => {
     let reply: RenderReplyMessage;
     try {
       // Bytes that crossed IPC arrive as a plain Uint8Array.
       const source = 'bytes' in message.source ? { bytes: asBuffer(message.source.bytes) } : message.source;
       const bytes = await readImageSource(source);
+      if (message.kind === 'probe') {
+        process.send!({ id: message.id, ok: true, probe: await probeImage(bytes, message.limits) } satisfies RenderReplyMessage);
+        return;
+      }
       const probe = message.probe ?? (await probeImage(bytes, message.options.limits));
       const variant = await renderVariant(bytes, probe, message.transform, message.options);
       reply = { id: message.id, ok: true, variant };

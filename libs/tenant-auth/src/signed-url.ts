@@ -48,10 +48,24 @@ export function signRequest(options: SignOptions): string {
 export type SignatureCheck = { ok: true; tenant: string } | { ok: false; reason: string };
 
 /**
+ * The one encoding of a signature: HMAC-SHA256, base64url without padding (43 characters). Any
+ * other spelling that decodes to the same bytes (`…=`, `…%3D`, a trailing `.` or space) is
+ * refused, so nobody can mint new CDN cache keys for one signed image.
+ */
+const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
  * Checks a signed request against every current signing key (several at once allow rotation).
  * Signatures compare in constant time.
  */
-export function verifySignedRequest(path: string, params: Array<[string, string]>, keys: readonly string[], nowSeconds: number): SignatureCheck {
+export function verifySignedRequest(
+  path: string,
+  params: Array<[string, string]>,
+  keys: readonly string[],
+  nowSeconds: number,
+  /** Expiries further ahead than this are refused. @defaultValue no maximum */
+  maxLifetimeSeconds = Infinity,
+): SignatureCheck {
   const values = new Map<string, string[]>();
   for (const [name, value] of params) values.set(name, [...(values.get(name) ?? []), value]);
   const single = (name: string) => (values.get(name)?.length === 1 ? values.get(name)![0] : undefined);
@@ -62,6 +76,10 @@ export function verifySignedRequest(path: string, params: Array<[string, string]
   if (!signature || !expires || !tenant) return { ok: false, reason: 'A signed URL needs exactly one signature, expires and tenant parameter.' };
   if (!/^\d{1,12}$/.test(expires)) return { ok: false, reason: 'The expires parameter must be Unix seconds.' };
   if (Number(expires) < nowSeconds) return { ok: false, reason: 'The signed URL has expired.' };
+  if (Number(expires) > nowSeconds + maxLifetimeSeconds) {
+    return { ok: false, reason: `The signed URL expires more than ${maxLifetimeSeconds} seconds from now, longer than a signed URL may live.` };
+  }
+  if (!CANONICAL_SIGNATURE.test(signature)) return { ok: false, reason: 'The signature is not in its canonical encoding (unpadded base64url).' };
 
   const given = Buffer.from(signature, 'base64url');
   const text = canonicalRequest(path, params);

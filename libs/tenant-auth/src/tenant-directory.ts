@@ -21,8 +21,14 @@ function digest(text: string): Buffer {
  */
 export class TenantDirectory {
   private readonly entries: TenantEntry[];
+  private readonly adminDigests: Buffer[];
 
-  constructor(tenants: Readonly<Record<string, { token: string; requestsPerSecond: number; burst: number }>>) {
+  /** `adminTokens`: tokens of operators, the only ones that may delete_image (shared cache, every tenant's images). */
+  constructor(
+    tenants: Readonly<Record<string, { token: string; requestsPerSecond: number; burst: number }>>,
+    adminTokens: readonly string[] = [],
+  ) {
+    this.adminDigests = adminTokens.map(digest);
     this.entries = Object.entries(tenants).map(([name, tenant]) => ({
       name,
       requestsPerSecond: tenant.requestsPerSecond,
@@ -43,6 +49,18 @@ export class TenantDirectory {
       if (timingSafeEqual(candidate, entry.tokenDigest) && !found) found = entry;
     }
     return found ? { name: found.name, requestsPerSecond: found.requestsPerSecond, burst: found.burst } : null;
+  }
+
+  get hasAdmins(): boolean {
+    return this.adminDigests.length > 0;
+  }
+
+  /** True for an admin token; compared like tenant tokens, against every admin token. */
+  isAdmin(token: string): boolean {
+    const candidate = digest(token);
+    let found = false;
+    for (const adminDigest of this.adminDigests) if (timingSafeEqual(candidate, adminDigest)) found = true;
+    return found;
   }
 
   byName(name: string): Tenant | null {

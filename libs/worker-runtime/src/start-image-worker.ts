@@ -37,7 +37,7 @@ export interface RunningWorker {
   /** This process's metrics. */
   registry: Registry;
   /** Jobs and renders running now, and the most that ever ran at once in this process. */
-  stats(): { activeJobs: number; maxActiveJobs: number; activeRenders: number; maxActiveRenders: number };
+  stats(): { activeJobs: number; maxActiveJobs: number; activeRenders: number; maxActiveRenders: number; maxActiveProbes: number };
   /** Stops taking jobs, lets running ones finish within `graceMs`, then disconnects. */
   close(graceMs?: number): Promise<void>;
 }
@@ -51,6 +51,8 @@ const HEARTBEAT_TTL_MS = 6_000;
 const PREFETCH_GATE_EVERY_MS = 100;
 /** Prefetches stay held this long after the last sync work of the process. */
 const PREFETCH_HOLD_OVER_MS = 50;
+/** A header read takes milliseconds; a probe still running after this is a hostile file, killed with its child. */
+const PROBE_BUDGET_MS = 5_000;
 
 /**
  * Wires one image-worker process for one lane size (WORKER_LANE). It serves two stages:
@@ -74,7 +76,8 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
 
   const prefix = config.queuePrefix;
   const storage = new LocalDirectoryStorage({ dataDir: config.dataDir });
-  const limits = { maxPixels: config.limits.maxPixels, maxFrames: config.limits.maxFrames };
+  const { maxPixels, maxFrames, maxOutputPixels, maxOutputBytes } = config.limits;
+  const limits = { maxPixels, maxFrames, maxOutputPixels, maxOutputBytes };
   const lockTimings = { lockDurationMs: config.worker.lockMs, stalledIntervalMs: config.worker.stalledCheckMs };
   const logFailure = (error: Error) => logger.warn('worker error', { error: error.message });
   let activeJobs = () => ({ render: 0, fetch: 0 });
@@ -106,7 +109,18 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   let holdPrefetches = (_held: boolean): void => undefined;
   const gate = new PrefetchGate((held) => holdPrefetches(held), PREFETCH_HOLD_OVER_MS);
 
-  // Fetch stage.
+  // Fetch stage. Headers are probed in a sandbox child of their own, so a probe never waits behind a render.
+  const childScript = options.renderChildScript ?? join(__dirname, 'render-child.js');
+  const probePool = new RenderPool({
+    childScript,
+    size: 1,
+    memoryLimitMb: config.worker.renderMemoryMb,
+    onChildReplaced: (reason) => {
+      metrics.countChildReplaced(reason);
+      logger.info('probe child replaced', { reason });
+    },
+  });
+  await probePool.ready();
   const fetcherOptions = { ...config.fetch, maxBytes: config.limits.maxSourceBytes };
   const origin = measuredDownloads(createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: [...config.allowPrivateOrigins] }), metrics);
   const peerFetcher = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: ANY_ADDRESS });
@@ -137,6 +151,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     peers,
     leases,
     limits,
+    probe: (source, probeLimits) => probePool.probe(source, probeLimits, PROBE_BUDGET_MS),
     downloadWaitMs: leaseTtlMs,
     originSlots,
     slotReleases,
@@ -164,8 +179,9 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
 
   // Render stage.
   const renderPool = new RenderPool({
-    childScript: options.renderChildScript ?? join(__dirname, 'render-child.js'),
+    childScript,
     size: config.worker.concurrency,
+    memoryLimitMb: config.worker.renderMemoryMb,
     onChildReplaced: (reason) => {
       metrics.countChildReplaced(reason);
       logger.info('render child replaced', { reason });
@@ -221,7 +237,13 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     stats: () => {
       const jobs = renderWorker.stats();
       const renders = renderPool.stats;
-      return { activeJobs: jobs.active, maxActiveJobs: jobs.maxActive, activeRenders: renders.active, maxActiveRenders: renders.maxActive };
+      return {
+        activeJobs: jobs.active,
+        maxActiveJobs: jobs.maxActive,
+        activeRenders: renders.active,
+        maxActiveRenders: renders.maxActive,
+        maxActiveProbes: probePool.stats.maxActive,
+      };
     },
     async close(graceMs = 30_000) {
       clearInterval(heartbeat);
@@ -231,6 +253,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
       if (!finished) await Promise.all([renderWorker.close(true), fetchWorker.close(true)]);
       await renderPool.close();
+      await probePool.close();
       await renderQueues.close();
       await parked.close();
       await slotReleases.close();

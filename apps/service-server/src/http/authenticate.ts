@@ -10,6 +10,8 @@ export interface AuthOptions {
   logger: Logger;
   /** Paths whose GET requests may come as signed URLs (browsers) instead of with a token. */
   signedPaths: readonly string[];
+  /** Longest a signed URL may live. */
+  signedUrlMaxLifetimeSeconds: number;
 }
 
 function bearerToken(req: Request): string | undefined {
@@ -27,7 +29,13 @@ function tenantOf(req: Request, options: AuthOptions): Tenant {
   if (url.searchParams.has(SIGNATURE_PARAM)) {
     const signable = (req.method === 'GET' || req.method === 'HEAD') && options.signedPaths.includes(url.pathname);
     if (!signable) throw new ImageCloudError('bad_signature', 'Signed URLs are only accepted for image GET requests.');
-    const check = verifySignedRequest(url.pathname, [...url.searchParams], options.signingKeys, Math.floor(Date.now() / 1000));
+    const check = verifySignedRequest(
+      url.pathname,
+      [...url.searchParams],
+      options.signingKeys,
+      Math.floor(Date.now() / 1000),
+      options.signedUrlMaxLifetimeSeconds,
+    );
     if (!check.ok) throw new ImageCloudError('bad_signature', check.reason);
     const tenant = options.directory.byName(check.tenant);
     if (!tenant) throw new ImageCloudError('bad_signature', 'The signed URL names a tenant this cloud does not know.');
@@ -64,6 +72,22 @@ export function authenticate(options: AuthOptions): RequestHandler {
         retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
       });
     }
+    next();
+  };
+}
+
+/**
+ * delete_image removes an image from a cache every tenant shares: it needs an admin token
+ * (`adminTokens`); a tenant's token gets 403. In open mode without admin tokens it stays open,
+ * like everything else.
+ */
+export function requireAdmin(directory: TenantDirectory): RequestHandler {
+  return (req, _res, next) => {
+    if (directory.isOpen && !directory.hasAdmins) return next();
+    if (req.query[SIGNATURE_PARAM] !== undefined) throw new ImageCloudError('bad_signature', 'Signed URLs are only accepted for image GET requests.');
+    const token = bearerToken(req);
+    if (!token) throw new ImageCloudError('unauthorized', 'delete_image needs an admin token: send "Authorization: Bearer <admin token>".');
+    if (!directory.isAdmin(token)) throw new ImageCloudError('forbidden', 'delete_image needs an admin token; this token may not delete images.');
     next();
   };
 }

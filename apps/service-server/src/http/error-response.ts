@@ -1,8 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { ImageCloudError, isNegativelyCacheable, toImageCloudError } from '@image-cloud/errors';
+import { ImageCloudError, toImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
 import { notesOf } from './request-log';
-import { methodsOf } from './route-label';
 
 /** Policy 5, overload is answered early: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
 const MIN_ERROR_MAX_AGE_SECONDS = 60;
@@ -15,8 +14,10 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
   }
   const isOverload = error.status === 503;
   const maxAge = isOverload ? Math.max(MIN_ERROR_MAX_AGE_SECONDS, negativeCacheSeconds) : negativeCacheSeconds;
-  const cacheable = (isOverload || isNegativelyCacheable(error.code)) && maxAge > 0;
+  const cacheable = (isOverload || error.negativelyCacheable) && maxAge > 0;
   res.status(error.status);
+  // A JSON error is never sniffed into something a browser would run.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Cache-Control', cacheable ? `public, max-age=${maxAge}` : 'no-store');
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   else if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
@@ -44,13 +45,7 @@ export function errorHandler(logger: Logger, negativeCacheSeconds: number): Erro
   };
 }
 
-/** Reached when no route answered: a known path with another method is 405 (with Allow), anything else 404. */
-export const notFound: RequestHandler = (req, res, next) => {
-  const methods = methodsOf(req.path);
-  if (methods && !methods.includes(req.method)) {
-    res.setHeader('Allow', methods.join(', '));
-    next(new ImageCloudError('method_not_allowed', `${req.path} answers ${methods.join(', ')}, not ${req.method}.`));
-    return;
-  }
+/** Reached when no route answered and no route knows the path (methodNotAllowed answered those). */
+export const notFound: RequestHandler = (req, _res, next) => {
   next(new ImageCloudError('not_found', `There is no endpoint ${req.method} ${req.path}.`));
 };

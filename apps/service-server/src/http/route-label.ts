@@ -19,8 +19,3 @@ export function routeLabel(path: string): string {
   if (/^\/fire_and_forget\/[^/]+$/.test(path)) return '/fire_and_forget/:batch';
   return 'other';
 }
-
-/** The methods a known route answers, or undefined for a path that is no route. */
-export function methodsOf(path: string): readonly string[] | undefined {
-  return ROUTES[routeLabel(path)];
-}

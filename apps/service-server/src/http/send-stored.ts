@@ -39,6 +39,8 @@ export async function sendStored(
   res.setHeader('X-Content-Type-Options', 'nosniff');
   if (meta.contentType === 'image/svg+xml') {
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+    // Shown as an image where it is embedded, never handed over as a download of unknown kind.
+    res.setHeader('Content-Disposition', 'inline');
   }
 
   if (notModified(req, meta.etag)) {

@@ -1,5 +1,5 @@
 import type { FetchJob, LaneUrgency } from '@image-cloud/contracts';
-import type { ImageLimits } from '@image-cloud/imaging';
+import type { ImageLimits, ImageProbe, ImageSource } from '@image-cloud/imaging';
 import type { ImageStorage, OriginalMeta } from '@image-cloud/storage';
 import type { LocalSlotLine } from './local-slot-line';
 
@@ -50,6 +50,8 @@ export interface FetchPipelineDeps {
   peers: { url: string; source: OriginalSource }[];
   leases: DownloadLeases;
   limits: ImageLimits;
+  /** Reads the header and checks the input limits; a sandboxed render child in production. */
+  probe: (source: ImageSource, limits: ImageLimits) => Promise<ImageProbe>;
   /** How long to wait for another job's download of the same original. */
   downloadWaitMs: number;
   /** Per-domain download caps; without them downloads are not capped. */

@@ -1,4 +1,3 @@
-import { probeImage } from '@image-cloud/imaging';
 import type { FetchOutcome, FetchState } from './fetch-ports';
 
 /** Probes the header (format, size, frames, limits) and stores the original with what it says. */
@@ -6,7 +5,7 @@ export async function storeOriginal(state: FetchState): Promise<FetchOutcome> {
   const { job, deps, downloaded } = state;
   if (!downloaded) throw new Error('storeOriginal needs a downloaded original');
   const { bytes, contentType, etag, lastModified } = downloaded;
-  const probe = await probeImage(bytes, deps.limits);
+  const probe = await deps.probe({ bytes }, deps.limits);
   const meta = await deps.storage.putOriginal(job.originalKey, bytes, {
     url: job.url,
     contentType: probe.contentType,

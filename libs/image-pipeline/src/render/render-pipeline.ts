@@ -2,9 +2,10 @@ import { type RenderJob, laneSize } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import { type Step, runSteps } from '../run-steps';
 import { chooseLane } from './choose-lane';
+import { checkOutputLimits } from './check-output-limits';
 import { findExistingVariant, loadOriginal } from './load-original';
 import type { RenderOutcome, RenderPipelineDeps, RenderRunOptions, RenderState } from './render-ports';
-import { renderVariant } from './render-variant';
+import { finalTimeout, renderVariant } from './render-variant';
 import { storeVariant } from './store-variant';
 
 export interface RenderPipeline {
@@ -17,14 +18,16 @@ export interface RenderPipeline {
  * deadline is checked between every step (and enforced inside the render by killing it).
  * 1. find the variant stored already (duplicate or retried job) → done
  * 2. load the original (the fetch stage stored it)
- * 3. choose the lane (header thresholds, predicted cost) → reroute to the big lane
- * 4. render (orient, resize, encode) → over budget: reroute, or fail in the big lane
- * 5. store the variant, teach the cost model → done
+ * 3. check the output limits (pixels × frames asked for) → image_too_large
+ * 4. choose the lane (header thresholds, predicted cost) → reroute to the big lane
+ * 5. render (orient, resize, encode; output bytes checked) → over budget: reroute, or fail in the big lane
+ * 6. store the variant, teach the cost model → done
  */
 export function createRenderPipeline(deps: RenderPipelineDeps): RenderPipeline {
   const steps: Step<RenderState, RenderOutcome>[] = [
     { name: 'find the stored variant', run: findExistingVariant },
     { name: 'load the original', run: loadOriginal },
+    { name: 'check the output limits', run: checkOutputLimits },
     { name: 'choose the lane', run: chooseLane },
     { name: 'render', run: renderVariant },
     { name: 'store the variant', run: storeVariant },
@@ -47,5 +50,5 @@ function checkDeadline(state: RenderState, nextStep: string): RenderOutcome | un
   if (Date.now() <= state.deadline || state.variant) return undefined;
   const next = state.deps.lanes.overBudget(state.size);
   if (next.kind === 'reroute') return next;
-  throw new ImageCloudError('processing_timeout', `Processing ran over its ${state.deps.lanes.budgetMs(state.size)} ms budget before it could ${nextStep}.`);
+  throw finalTimeout(`Processing ran over its ${state.deps.lanes.budgetMs(state.size)} ms budget before it could ${nextStep}.`);
 }

@@ -40,6 +40,15 @@ export async function renderVariant(state: RenderState): Promise<RenderOutcome |
     await deps.costs.recordOverrun(work, deps.lanes.budgetMs(size)).catch(() => undefined);
     const next = deps.lanes.overBudget(size);
     if (next.kind === 'reroute') return next;
-    throw error;
+    throw finalTimeout(error.message);
   }
+}
+
+/**
+ * A job over the big lane's budget has nothing left to try: its processing_timeout is final for
+ * the variant, remembered like a corrupt image, so a hostile variant costs one big-lane budget,
+ * not one per request.
+ */
+export function finalTimeout(message: string): ImageCloudError {
+  return new ImageCloudError('processing_timeout', message, { final: true });
 }

@@ -1,0 +1,45 @@
+import { networkInterfaces } from 'node:os';
+import type { Request, RequestHandler } from 'express';
+import { ImageCloudError } from '@image-cloud/errors';
+
+/** This machine's interface addresses, as URL host names spell them. */
+function localAddresses(): Set<string> {
+  const addresses = new Set(['localhost', '0.0.0.0', '::']);
+  for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) addresses.add(entry.address.toLowerCase());
+  return addresses;
+}
+
+function unmapped(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:/, '').toLowerCase();
+}
+
+/**
+ * An origin URL that points back at this cloud (its own get_image, nested) would make workers wait
+ * for themselves: refused with 403 origin_forbidden, unless it is a configured peer. "This cloud"
+ * is `selfHosts` (host or host:port) and every address this server listens on (the request's own
+ * port on a local address). A DNS name of this machine is caught only when listed in `selfHosts`.
+ */
+export function refuseSelfOrigins(options: { selfHosts: readonly string[]; peers: readonly string[] }): RequestHandler {
+  const selfHosts = new Set(options.selfHosts.map((host) => host.toLowerCase()));
+  const local = localAddresses();
+  const peerHosts = new Set(options.peers.map((peer) => new URL(peer).host.toLowerCase()));
+  const isSelf = (origin: URL, req: Request) => {
+    const host = origin.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    if (selfHosts.has(host) || selfHosts.has(origin.host.toLowerCase())) return true;
+    const port = Number(origin.port || (origin.protocol === 'https:' ? 443 : 80));
+    return port === req.socket.localPort && (local.has(host) || host === unmapped(req.socket.localAddress));
+  };
+  return (req, _res, next) => {
+    const value = req.query['url'];
+    if (typeof value !== 'string') return next();
+    let origin: URL;
+    try {
+      origin = new URL(value);
+    } catch {
+      return next(); // the route's own validation names the problem
+    }
+    if (peerHosts.has(origin.host.toLowerCase())) return next();
+    if (isSelf(origin, req)) throw new ImageCloudError('origin_forbidden', 'The origin URL points back at this image cloud; ask for the original URL instead.');
+    next();
+  };
+}
