@@ -78,7 +78,7 @@ describe('metrics of the server and the workers', () => {
 
     // A known path with the wrong method, and no path at all: the JSON error shape, counted under bounded routes.
     const post = await get('/metrics', { method: 'POST' });
-    expect([post.status, post.headers.get('allow'), await post.json()]).toEqual([405, 'GET, HEAD', { error: 'method_not_allowed', message: '/metrics answers GET, HEAD, not POST.' }]);
+    expect([post.status, post.headers.get('allow'), await post.json()]).toEqual([405, 'GET, HEAD', { error: 'method_not_allowed', message: 'POST is not allowed on /metrics; use GET, HEAD.' }]);
     expect((await get('/wp-admin/setup.php', {})).status).toBe(404);
     const after = await (await get('/metrics', {})).text();
     expect(valueOf(after, 'image_cloud_http_requests_total', { route: '/metrics', status: '405' })).toBe(1);
