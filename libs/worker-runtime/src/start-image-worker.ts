@@ -110,17 +110,21 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const gate = new PrefetchGate((held) => holdPrefetches(held), PREFETCH_HOLD_OVER_MS);
 
   // Fetch stage. Headers are probed in a sandbox child of their own, so a probe never waits behind a render.
-  const childScript = options.renderChildScript ?? join(__dirname, 'render-child.js');
-  const probePool = new RenderPool({
-    childScript,
-    size: 1,
-    memoryLimitMb: config.worker.renderMemoryMb,
-    onChildReplaced: (reason) => {
-      metrics.countChildReplaced(reason);
-      logger.info('probe child replaced', { reason });
-    },
-  });
-  await probePool.ready();
+  // Render and probe children: the same sandboxed script, memory ceiling and replacement accounting.
+  const sandboxPool = async (purpose: 'render' | 'probe', size: number): Promise<RenderPool> => {
+    const pool = new RenderPool({
+      childScript: options.renderChildScript ?? join(__dirname, 'render-child.js'),
+      size,
+      memoryLimitMb: config.worker.renderMemoryMb,
+      onChildReplaced: (reason) => {
+        metrics.countChildReplaced(reason);
+        logger.info(`${purpose} child replaced`, { reason });
+      },
+    });
+    await pool.ready();
+    return pool;
+  };
+  const probePool = await sandboxPool('probe', 1);
   const fetcherOptions = { ...config.fetch, maxBytes: config.limits.maxSourceBytes };
   const origin = measuredDownloads(createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: [...config.allowPrivateOrigins] }), metrics);
   const peerFetcher = createOriginFetcher({ ...fetcherOptions, allowPrivateOrigins: ANY_ADDRESS });
@@ -178,16 +182,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   });
 
   // Render stage.
-  const renderPool = new RenderPool({
-    childScript,
-    size: config.worker.concurrency,
-    memoryLimitMb: config.worker.renderMemoryMb,
-    onChildReplaced: (reason) => {
-      metrics.countChildReplaced(reason);
-      logger.info('render child replaced', { reason });
-    },
-  });
-  await renderPool.ready();
+  const renderPool = await sandboxPool('render', config.worker.concurrency);
   const laneLoad = new LaneLoad(connection, prefix);
   const renderPipeline = createRenderPipeline({
     storage,
