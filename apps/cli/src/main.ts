@@ -6,19 +6,52 @@ import type { ZodType } from 'zod';
 import { type BatchProgress, batchProgressSchema, batchReceiptSchema, cloudBaseUrl, validateOriginUrl } from '@image-cloud/contracts';
 import { signRequest } from '@image-cloud/tenant-auth';
 
-const USAGE = `usage: image-cloud sign --base <cloud URL> --tenant <name> [--path /get_image] [--expires-in <seconds>] [name=value …]
-       image-cloud prefetch --base <cloud URL> <file of URLs, one per line>
-
-prefetch submits the URLs as one fire_and_forget batch and shows its progress until it is complete.
-The tenant token comes from IMAGE_CLOUD_TOKEN (none needed when the cloud runs open).
+const SIGN_HELP = `usage: image-cloud sign --base <cloud URL> --tenant <name> [--path /get_image] [--expires-in <seconds>] [name=value …]
 
 Prints a signed, expiring URL for browsers (HMAC-SHA256, no token in it). The signing key comes
 from the environment variable IMAGE_CLOUD_SIGNING_KEY (one of CONFIG's signingKeys), so it stays
 out of shell history and process lists.
 
+options:
+  --base <URL>            the cloud's base URL (required)
+  --tenant <name>         the tenant the URL is signed for (required)
+  --path <path>           the endpoint: /get_image (default), /get_thumbnail or /image_info
+  --expires-in <seconds>  how long the URL stays valid (default 3600; the cloud refuses more than
+                          its signedUrlMaxLifetimeSeconds)
+  name=value …            the request's parameters; url=… is required
+  -h, --help              this text
+
 example:
   IMAGE_CLOUD_SIGNING_KEY=… image-cloud sign --base https://img.example.com --tenant shop-search \\
     url=https://shop.example/p/1.jpg resize_width=200 resize_height=200`;
+
+const PREFETCH_HELP = `usage: image-cloud prefetch --base <cloud URL> [--interval <ms>] <file of URLs, one per line>
+
+Submits the URLs (one per line, # comments) as one fire_and_forget batch and shows its progress
+until it is complete. The tenant token comes from IMAGE_CLOUD_TOKEN (none needed when the cloud
+runs open).
+
+options:
+  --base <URL>            the cloud's base URL (required)
+  --interval <ms>         how often to ask for the batch's progress (default 1000, at least 100)
+  -h, --help              this text`;
+
+const USAGE = `usage: image-cloud sign --base <cloud URL> --tenant <name> [--expires-in <seconds>] [name=value …]
+       image-cloud prefetch --base <cloud URL> <file of URLs>
+       image-cloud [<command>] --help
+
+commands:
+  sign       print a signed, expiring URL for browsers
+  prefetch   submit a file of URLs as one prefetch batch and follow its progress
+
+options:
+  -h, --help  this text; image-cloud <command> --help describes a command and its options
+
+Exits 0 when done, 2 on wrong usage or when the cloud refuses.`;
+
+const COMMAND_HELP: Record<string, string> = { sign: SIGN_HELP, prefetch: PREFETCH_HELP };
+
+const HELP_FLAGS = ['--help', '-h'];
 
 function fail(message: string): never {
   process.stderr.write(`image-cloud: ${message}\n\n${USAGE}\n`);
@@ -123,11 +156,20 @@ async function prefetch(args: string[]): Promise<void> {
   process.stdout.write(interactive ? '\ncomplete\n' : 'complete\n');
 }
 
+/** `--help` anywhere before a lone `--` asks for help: it is answered on stdout, exit 0, and nothing runs. */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => HELP_FLAGS.includes(arg));
+}
+
 const [command, ...rest] = process.argv.slice(2);
 try {
-  if (command === 'sign') sign(rest);
+  if (command === undefined) fail('no command given.');
+  else if (HELP_FLAGS.includes(command) || command === 'help') process.stdout.write(`${rest[0] && COMMAND_HELP[rest[0]] ? COMMAND_HELP[rest[0]] : USAGE}\n`);
+  else if (COMMAND_HELP[command] && asksForHelp(rest)) process.stdout.write(`${COMMAND_HELP[command]}\n`);
+  else if (command === 'sign') sign(rest);
   else if (command === 'prefetch') prefetch(rest).catch((error: Error) => fail(error.message));
-  else fail(command ? `unknown command "${command}".` : 'no command given.');
+  else fail(`unknown command "${command}".`);
 } catch (error) {
   fail((error as Error).message);
 }
