@@ -6,6 +6,7 @@ import tseslint from 'typescript-eslint';
 /** Internal dependencies each project may import (besides its own files). */
 const ALLOWED = {
   'libs/errors': [],
+  'libs/http-caching': [],
   'libs/contracts': [],
   'libs/config': ['contracts'],
   'libs/logger': [],
@@ -26,7 +27,7 @@ const ALLOWED = {
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
   'libs/tenant-auth': ['redis-scripts'],
-  'apps/service-server': ['config', 'contracts', 'errors', 'image-service', 'job-queue', 'lane-policy', 'logger', 'metrics', 'prefetch', 'process-lifecycle', 'storage', 'tenant-auth'],
+  'apps/service-server': ['config', 'contracts', 'errors', 'http-caching', 'image-service', 'job-queue', 'lane-policy', 'logger', 'metrics', 'prefetch', 'process-lifecycle', 'storage', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'metrics', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'logger', 'metrics', 'process-lifecycle'],
   'apps/cli': ['contracts', 'tenant-auth'],

@@ -11,6 +11,8 @@ export interface GetImageRequest {
   noImage: boolean;
   onlySendIfLocal: boolean;
   useAlternativeClouds: boolean;
+  /** `v`: a version the page changes when it wants other bytes, so the answer may be cached as immutable. */
+  version?: string;
 }
 
 const FORMAT_ALIASES: Record<string, OutputFormat> = { jpg: 'jpeg', tif: 'tiff' };
@@ -25,8 +27,9 @@ const GET_IMAGE_PARAMS = [
   'no_image',
   'use_alternative_clouds',
   'only_send_if_local',
+  'v',
 ];
-const GET_THUMBNAIL_PARAMS = ['url', 'size', 'use_alternative_clouds', 'only_send_if_local'];
+const GET_THUMBNAIL_PARAMS = ['url', 'size', 'use_alternative_clouds', 'only_send_if_local', 'v'];
 /** Spellings of the old documentation that existing clients send. */
 const OLD_SPELLINGS = { use_alternativ_clouds: 'use_alternative_clouds' };
 
@@ -42,6 +45,11 @@ function formatParam(query: RawQuery): OutputFormat {
     );
   }
   return format as OutputFormat;
+}
+
+function versionParam(query: RawQuery): { version?: string } {
+  const version = stringParam(query, 'v');
+  return version ? { version } : {};
 }
 
 /**
@@ -61,6 +69,7 @@ export function parseGetImageRequest(rawQuery: RawQuery): GetImageRequest {
     noImage: booleanParam(query, 'no_image', false),
     onlySendIfLocal: booleanParam(query, 'only_send_if_local', false),
     useAlternativeClouds: booleanParam(query, 'use_alternative_clouds', false),
+    ...versionParam(query),
   };
 
   if (width === undefined && height === undefined) {
@@ -96,5 +105,6 @@ export function parseGetThumbnailRequest(rawQuery: RawQuery, thumbnailSizes: rea
     noImage: false,
     onlySendIfLocal: booleanParam(query, 'only_send_if_local', false),
     useAlternativeClouds: booleanParam(query, 'use_alternative_clouds', false),
+    ...versionParam(query),
   };
 }

@@ -1,7 +1,8 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { Logger } from '@image-cloud/logger';
-import { SIGNATURE_PARAM, type Tenant, type TenantDirectory, type TenantRateLimiter, verifySignedRequest } from '@image-cloud/tenant-auth';
+import { EXPIRES_PARAM, SIGNATURE_PARAM, type Tenant, type TenantDirectory, type TenantRateLimiter, verifySignedRequest } from '@image-cloud/tenant-auth';
+import { noteBearer, noteSignedUntil } from './cache-scope';
 
 export interface AuthOptions {
   directory: TenantDirectory;
@@ -24,7 +25,7 @@ function bearerToken(req: Request): string | undefined {
   return typeof legacy === 'string' && legacy !== '' ? legacy : undefined;
 }
 
-function tenantOf(req: Request, options: AuthOptions): Tenant {
+function tenantOf(req: Request, res: Response, options: AuthOptions): Tenant {
   const url = new URL(req.originalUrl, 'http://cloud');
   if (url.searchParams.has(SIGNATURE_PARAM)) {
     const signable = (req.method === 'GET' || req.method === 'HEAD') && options.signedPaths.includes(url.pathname);
@@ -39,6 +40,7 @@ function tenantOf(req: Request, options: AuthOptions): Tenant {
     if (!check.ok) throw new ImageCloudError('bad_signature', check.reason);
     const tenant = options.directory.byName(check.tenant);
     if (!tenant) throw new ImageCloudError('bad_signature', 'The signed URL names a tenant this cloud does not know.');
+    noteSignedUntil(res, Number(url.searchParams.get(EXPIRES_PARAM)));
     return tenant;
   }
   const token = bearerToken(req);
@@ -47,6 +49,7 @@ function tenantOf(req: Request, options: AuthOptions): Tenant {
   }
   const tenant = options.directory.byToken(token);
   if (!tenant) throw new ImageCloudError('forbidden', 'The token is not valid for this image cloud.');
+  if (req.headers.authorization) noteBearer(res);
   return tenant;
 }
 
@@ -57,7 +60,7 @@ function tenantOf(req: Request, options: AuthOptions): Tenant {
 export function authenticate(options: AuthOptions): RequestHandler {
   return async (req, res, next) => {
     if (options.directory.isOpen) return next();
-    const tenant = tenantOf(req, options);
+    const tenant = tenantOf(req, res, options);
     res.locals['tenant'] = tenant.name;
     let decision;
     try {

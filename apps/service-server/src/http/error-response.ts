@@ -1,10 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ImageCloudError, toImageCloudError } from '@image-cloud/errors';
+import { errorCacheControl } from '@image-cloud/http-caching';
 import type { Logger } from '@image-cloud/logger';
+import { cacheScopeOf } from './cache-scope';
 import { notesOf } from './request-log';
-
-/** Policy 5, overload is answered early: 503s are cacheable for at least a minute, so refreshes do not amplify overload. */
-const MIN_ERROR_MAX_AGE_SECONDS = 60;
 
 export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number): void {
   notesOf(res).errorCode = error.code;
@@ -12,13 +11,13 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
     res.destroy(error);
     return;
   }
-  const isOverload = error.status === 503;
-  const maxAge = isOverload ? Math.max(MIN_ERROR_MAX_AGE_SECONDS, negativeCacheSeconds) : negativeCacheSeconds;
-  const cacheable = (isOverload || error.negativelyCacheable) && maxAge > 0;
   res.status(error.status);
+  // An image's validators may be set already when reading its bytes failed; they are not this answer's.
+  for (const header of ['ETag', 'Last-Modified', 'Content-Disposition']) res.removeHeader(header);
   // A JSON error is never sniffed into something a browser would run.
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Cache-Control', cacheable ? `public, max-age=${maxAge}` : 'no-store');
+  const cacheable = { status: error.status, negativelyCacheable: error.negativelyCacheable, negativeCacheSeconds };
+  res.setHeader('Cache-Control', errorCacheControl({ ...cacheScopeOf(res), ...cacheable }));
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   else if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
   res.json(error.toBody());

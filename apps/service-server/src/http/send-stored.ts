@@ -1,29 +1,29 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
+import { httpDate, imageCacheControl, isNotModified } from '@image-cloud/http-caching';
 import type { StoredObject } from '@image-cloud/storage';
 import type { CacheStatus } from '@image-cloud/image-service';
-
-/** True when the request's If-None-Match names this ETag (or `*`). */
-function notModified(req: Request, etag: string): boolean {
-  const header = req.headers['if-none-match'];
-  if (!header) return false;
-  return header.split(',').some((candidate) => {
-    const tag = candidate.trim();
-    return tag === '*' || tag === etag || tag === `W/${etag}`;
-  });
-}
+import { cacheScopeOf } from './cache-scope';
 
 export interface SendOptions {
   cache: CacheStatus;
   maxAgeSeconds: number;
+  /** When the stored bytes were made (an original's download, a variant's render): `Last-Modified`. */
+  lastModified: Date;
+  /** The URL carries a version (`v=`) the page changes when it wants other bytes. */
+  versioned: boolean;
   /** Lane that rendered a variant (normal or big). */
   lane?: string;
 }
 
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /**
  * Streams a stored image with its caching headers (Content-Type, Content-Length, strong ETag,
- * Cache-Control, X-Cache), or 304 when the client's copy is current. SVG is sandboxed so a
- * hostile file cannot run script on our origin.
+ * Last-Modified, Cache-Control, X-Cache), or 304 when the client's copy is current. HEAD gets the
+ * same headers and no body. SVG is sandboxed so a hostile file cannot run script on our origin.
  */
 export async function sendStored(
   req: Request,
@@ -33,7 +33,8 @@ export async function sendStored(
 ): Promise<void> {
   const { meta, body } = stored;
   res.setHeader('ETag', meta.etag);
-  res.setHeader('Cache-Control', `public, max-age=${options.maxAgeSeconds}`);
+  res.setHeader('Last-Modified', httpDate(options.lastModified));
+  res.setHeader('Cache-Control', imageCacheControl({ ...cacheScopeOf(res), versioned: options.versioned, maxAgeSeconds: options.maxAgeSeconds }));
   res.setHeader('X-Cache', options.cache);
   if (options.lane) res.setHeader('X-Lane', options.lane);
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -43,7 +44,8 @@ export async function sendStored(
     res.setHeader('Content-Disposition', 'inline');
   }
 
-  if (notModified(req, meta.etag)) {
+  const conditional = { ifNoneMatch: singleHeader(req.headers['if-none-match']), ifModifiedSince: req.headers['if-modified-since'] };
+  if (isNotModified(conditional, { etag: meta.etag, lastModified: options.lastModified })) {
     body.destroy();
     res.status(304).end();
     return;

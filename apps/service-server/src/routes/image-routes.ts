@@ -45,12 +45,18 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
     if (!request.transform) {
       const { object, cache, coalesced } = await service.openOriginal(request.url, options);
       notesOf(res).coalesced = coalesced;
-      await sendStored(req, res, object, { cache, maxAgeSeconds });
+      await sendStored(req, res, object, { cache, maxAgeSeconds, lastModified: new Date(object.meta.fetchedAt), versioned: request.version !== undefined });
       return;
     }
     const { object, cache, coalesced } = await service.openVariant(request.url, request.transform, options);
     notesOf(res).coalesced = coalesced;
-    await sendStored(req, res, object, { cache, maxAgeSeconds, lane: object.meta.lane });
+    await sendStored(req, res, object, {
+      cache,
+      maxAgeSeconds,
+      lastModified: new Date(object.meta.createdAt),
+      versioned: request.version !== undefined,
+      lane: object.meta.lane,
+    });
   }
 
   router.get('/get_image', (req, res) => answer(req, res, parseGetImageRequest(req.query)));

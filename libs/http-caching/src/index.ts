@@ -1,0 +1,2 @@
+export { type ConditionalHeaders, type Validators, httpDate, isNotModified } from './conditional-request';
+export { IMMUTABLE_MAX_AGE_SECONDS, MIN_OVERLOAD_MAX_AGE_SECONDS, type RequestScope, errorCacheControl, imageCacheControl } from './cache-control';
