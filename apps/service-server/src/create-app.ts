@@ -15,6 +15,7 @@ import { alternativeCloudsRoutes } from './routes/alternative-clouds-routes';
 import { healthRoutes } from './routes/health-routes';
 import { imageRoutes } from './routes/image-routes';
 import { metricsRoutes } from './routes/metrics-routes';
+import { openApiRoutes } from './routes/openapi-routes';
 import { prefetchRoutes } from './routes/prefetch-routes';
 import { statusRoutes } from './routes/status-routes';
 
@@ -53,6 +54,7 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
   app.use(healthRoutes(redis));
   app.use(metricsRoutes(metrics, otherProcessMetrics));
   app.use(statusRoutes());
+  app.use(openApiRoutes({ thumbnailSizes: config.thumbnailSizes }));
   app.use(['/get_image', '/get_thumbnail', '/image_info', '/alternative_clouds', '/fire_and_forget'], authenticate(auth));
   app.delete('/delete_image', requireAdmin(tenants));
   app.use(['/get_image', '/get_thumbnail', '/image_info'], refuseSelfOrigins({ selfHosts: config.selfHosts, peers: config.peers }));

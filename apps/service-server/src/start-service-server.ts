@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import type { AppConfig } from '@image-cloud/config';
 import { ImageService, OverloadGuard, readClusterState } from '@image-cloud/image-service';
 import { FailureCache, FetchQueue, OutcomeWaiter, RenderQueues, createBlockingConnection, createFailFastConnection } from '@image-cloud/job-queue';
@@ -17,6 +18,8 @@ const CLOSE_GRACE_MS = 8_000;
 
 export interface RunningServer {
   server: Server;
+  /** The express app, whose routes are the HTTP API. */
+  app: Express;
   /** This server's own metrics. */
   registry: Registry;
   port: number;
@@ -79,6 +82,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
 
   return {
     server,
+    app,
     registry: metrics.registry,
     port,
     url: `http://127.0.0.1:${port}`,

@@ -1,4 +1,6 @@
 import { parseGetImageRequest, parseGetThumbnailRequest } from './get-image-request';
+import { OUTPUT_FORMATS } from '@image-cloud/contracts';
+import { getImageQuerySchema } from './query-schemas';
 
 const url = 'https://shop.example/p.jpg';
 
@@ -62,5 +64,22 @@ describe('parameter names', () => {
     expect(() => parseGetImageRequest({ url, use_alternativ_clouds: 'true', use_alternative_clouds: 'true' })).toThrow(/more than once/);
     expect(parseGetImageRequest({ url, v: '2', cache_buster: '17', ur: 'x' }).transform).toBeNull();
     expect(parseGetThumbnailRequest({ url, size: '200', use_alternativ_clouds: '1' }, [200]).useAlternativeClouds).toBe(true);
+  });
+});
+
+describe('the query schemas', () => {
+  it('carry v, the version that makes an answer immutable, on get_image and get_thumbnail', () => {
+    expect(parseGetImageRequest({ url, v: 'a1' }).version).toBe('a1');
+    expect(parseGetThumbnailRequest({ url, size: '200', v: '7' }, [200]).version).toBe('7');
+    expect(parseGetImageRequest({ url, v: '' })).not.toHaveProperty('version');
+  });
+
+  it('validate every parameter they describe, so a parameter added to a schema is checked and documented at once', () => {
+    const names = Object.keys(getImageQuerySchema.shape);
+    expect(names).toEqual(expect.arrayContaining(['url', 'resize_width', 'format_when_resize', 'v']));
+    expect(() => parseGetImageRequest({ url, resize_width: '9', format_when_resize: 'jp2' })).toThrow(
+      `Parameter "format_when_resize" must be one of ${OUTPUT_FORMATS.join(', ')}, but received "jp2".`,
+    );
+    expect(() => parseGetThumbnailRequest({ url, size: 'big' }, [200, 250])).toThrow('Parameter "size" must be one of 200, 250, but received "big".');
   });
 });

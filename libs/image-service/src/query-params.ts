@@ -1,16 +1,12 @@
-import { validateOriginUrl } from '@image-cloud/contracts';
+import { z } from 'zod';
 import { ImageCloudError } from '@image-cloud/errors';
+import { flag, originUrlField, wholeNumber } from './query-fields';
 
 /** Query values as express hands them over: a string, a list when repeated, or nested objects. */
 export type RawQuery = Record<string, unknown>;
 
 function badParameter(message: string): ImageCloudError {
   return new ImageCloudError('bad_parameter', message);
-}
-
-/** Shows a client-supplied value in an error message, shortened so messages stay readable. */
-function quote(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
 /** The parameter's single string value, or undefined when absent. */
@@ -22,37 +18,61 @@ export function stringParam(query: RawQuery, name: string): string | undefined {
   return value;
 }
 
-/** Booleans as the existing clients send them: true/false/1/0, any case. */
-export function booleanParam(query: RawQuery, name: string, defaultValue: boolean): boolean {
-  const value = stringParam(query, name);
-  if (value === undefined || value === '') return defaultValue;
-  switch (value.toLowerCase()) {
-    case 'true':
-    case '1':
-      return true;
-    case 'false':
-    case '0':
-      return false;
+/** The schema a field's value is checked by, past `.optional()` and `.default()`. */
+function valueSchema(field: z.ZodType): z.ZodType {
+  const def = field.def as { type: string; innerType?: z.ZodType };
+  return (def.type === 'optional' || def.type === 'default') && def.innerType ? valueSchema(def.innerType) : field;
+}
+
+/**
+ * A query parameter's text as the value its schema checks: digits as a number, true/false/1/0 as
+ * a boolean, enum values in any case. Text that is none of those is left as it is, so the schema
+ * refuses it and says what it received. Empty means absent (the default applies).
+ */
+function fromText(field: z.ZodType, text: string): unknown {
+  if (text.trim() === '') return undefined;
+  const schema = valueSchema(field);
+  switch (schema.def.type) {
+    case 'number':
+    case 'literal':
+      return /^\d+$/.test(text.trim()) ? Number(text.trim()) : text;
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      return lower === 'true' || lower === '1' ? true : lower === 'false' || lower === '0' ? false : text;
+    }
+    case 'enum':
+      return text.toLowerCase();
     default:
-      throw badParameter(`Parameter "${name}" must be true, false, 1 or 0, but received ${quote(value)}.`);
+      return text;
   }
 }
 
-export function integerParam(query: RawQuery, name: string, min: number, max: number): number | undefined {
-  const value = stringParam(query, name);
-  if (value === undefined || value === '') return undefined;
-  const number = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) {
-    throw badParameter(`Parameter "${name}" must be a whole number from ${min} to ${max}, but received ${quote(value)}.`);
+/**
+ * Validates a query against its zod schema (the one the OpenAPI document shows) and returns the
+ * typed values. The first problem is a 400 `bad_parameter` naming the parameter and saying why.
+ */
+export function parseQuery<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>, query: RawQuery): z.output<z.ZodObject<Shape>> {
+  const values: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const text = stringParam(query, name);
+    if (text !== undefined) values[name] = fromText(field as z.ZodType, text);
   }
-  return number;
+  const parsed = schema.safeParse(values);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw badParameter(`Parameter "${issue.path.join('.')}" ${issue.message}.`);
+}
+
+/** Booleans as the existing clients send them: true/false/1/0, any case. */
+export function booleanParam(query: RawQuery, name: string, defaultValue: boolean): boolean {
+  return parseQuery(z.object({ [name]: flag(defaultValue) }), query)[name] as boolean;
+}
+
+export function integerParam(query: RawQuery, name: string, min: number, max: number): number | undefined {
+  return parseQuery(z.object({ [name]: wholeNumber(min, max).optional() }), query)[name] as number | undefined;
 }
 
 /** The origin URL: required, absolute, http or https. */
 export function urlParam(query: RawQuery, name = 'url'): string {
-  const value = stringParam(query, name);
-  if (value === undefined || value.trim() === '') throw badParameter(`Parameter "${name}" is required: the http(s) URL of the image.`);
-  const checked = validateOriginUrl(value);
-  if (!checked.ok) throw badParameter(`Parameter "${name}" ${checked.reason}.`);
-  return checked.url;
+  return parseQuery(z.object({ [name]: originUrlField }), query)[name] as string;
 }
