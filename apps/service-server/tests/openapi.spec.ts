@@ -100,7 +100,11 @@ describe('GET /openapi.json', () => {
   });
 
   it("has every parameter the server validates, the configured thumbnail sizes among them", () => {
-    const names = (method: string, path: string) => operation(method, path).parameters.map((p) => p.name).sort();
+    const names = (method: string, path: string, where = ['query', 'path']) =>
+      operation(method, path)
+        .parameters.filter((p) => where.includes(p.in))
+        .map((p) => p.name)
+        .sort();
     expect(names('get', '/get_image')).toEqual(
       ['url', 'resize_width', 'resize_height', 'keep_aspect_ratio', 'force_to_size', 'format_when_resize', 'no_image', 'use_alternative_clouds', 'only_send_if_local', 'v', 'tenant', 'expires'].sort(),
     );
@@ -108,6 +112,7 @@ describe('GET /openapi.json', () => {
     expect({ required: size.required, values: size.schema['enum'] }).toEqual({ required: true, values: THUMBNAIL_SIZES });
     expect(operation('get', '/get_image').parameters.find((p) => p.name === 'resize_width')!.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 10_000 });
     expect(names('get', '/fire_and_forget/{batch}')).toEqual(['batch']);
+    expect(names('get', '/get_thumbnail', ['header'])).toEqual(['If-Modified-Since', 'If-None-Match', 'If-Range', 'Range']);
   });
 
   it('names every code of the error registry, each under its status in the operations that answer it', () => {

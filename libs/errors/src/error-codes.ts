@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, retryable: false },
   method_not_allowed: { status: 405, retryable: false },
   payload_too_large: { status: 413, retryable: false },
+  range_not_satisfiable: { status: 416, retryable: false },
   unsupported_format: { status: 415, retryable: false, negativeCache: true },
   image_corrupt: { status: 422, retryable: false, negativeCache: true },
   image_too_large: { status: 422, retryable: false, negativeCache: true },

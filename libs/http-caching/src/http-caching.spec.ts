@@ -1,4 +1,4 @@
-import { errorCacheControl, httpDate, imageCacheControl, isNotModified } from './index';
+import { byteRangeOf, errorCacheControl, httpDate, imageCacheControl, isNotModified } from './index';
 
 const ETAG = '"0123abcd"';
 const MADE = new Date('2026-11-30T12:00:00.000Z');
@@ -66,5 +66,34 @@ describe('errorCacheControl', () => {
 
   it('never caches an error beyond a signed URL\'s expiry', () => {
     expect(errorCacheControl({ ...base, signedUntil: base.nowSeconds + 10, status: 404, negativelyCacheable: true })).toBe('public, max-age=10');
+  });
+});
+
+describe('byteRangeOf (RFC 9110 §14.2)', () => {
+  const size = 1000;
+  it('reads first-last, first- and -suffix, clamped to the representation', () => {
+    expect(byteRangeOf({ range: 'bytes=0-99' }, validators, size)).toEqual({ kind: 'part', start: 0, end: 99 });
+    expect(byteRangeOf({ range: 'bytes=900-' }, validators, size)).toEqual({ kind: 'part', start: 900, end: 999 });
+    expect(byteRangeOf({ range: 'bytes=-10' }, validators, size)).toEqual({ kind: 'part', start: 990, end: 999 });
+    expect(byteRangeOf({ range: 'bytes=-5000' }, validators, size)).toEqual({ kind: 'part', start: 0, end: 999 });
+    expect(byteRangeOf({ range: 'bytes=990-5000' }, validators, size)).toEqual({ kind: 'part', start: 990, end: 999 });
+  });
+
+  it('answers a range past the end 416, and ignores what it does not serve (several ranges, other units, nonsense)', () => {
+    expect(byteRangeOf({ range: 'bytes=1000-' }, validators, size)).toEqual({ kind: 'unsatisfiable' });
+    expect(byteRangeOf({ range: 'bytes=-0' }, validators, size)).toEqual({ kind: 'unsatisfiable' });
+    for (const range of ['bytes=0-1,5-6', 'items=0-1', 'bytes=5-1', 'bytes=-', 'bytes=a-b']) {
+      expect({ range, answer: byteRangeOf({ range }, validators, size) }).toEqual({ range, answer: { kind: 'whole' } });
+    }
+    expect(byteRangeOf({}, validators, size)).toEqual({ kind: 'whole' });
+  });
+
+  it('honours If-Range only for the current strong tag or the exact Last-Modified', () => {
+    const range = 'bytes=0-9';
+    expect(byteRangeOf({ range, ifRange: ETAG }, validators, size).kind).toBe('part');
+    expect(byteRangeOf({ range, ifRange: httpDate(MADE) }, validators, size).kind).toBe('part');
+    for (const ifRange of ['"stale"', `W/${ETAG}`, 'Sun, 29 Nov 2026 00:00:00 GMT', 'garbage']) {
+      expect({ ifRange, kind: byteRangeOf({ range, ifRange }, validators, size).kind }).toEqual({ ifRange, kind: 'whole' });
+    }
   });
 });

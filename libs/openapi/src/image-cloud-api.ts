@@ -32,6 +32,7 @@ const IMAGE_HEADERS: Record<string, HeaderSpec> = {
   'X-Cache': { description: 'HIT: served from storage; MISS: fetched or rendered for this request.', schema: { type: 'string', enum: ['HIT', 'MISS'] } },
   'X-Lane': { description: 'Variants only: the lane that rendered it.', schema: { type: 'string', enum: ['normal', 'big'] } },
   'X-Request-Id': { description: "The caller's X-Request-Id when plausible, otherwise one made by the server.", schema: string },
+  'Accept-Ranges': { description: 'bytes', schema: string },
 };
 
 const RETRY_AFTER: Record<string, HeaderSpec> = {
@@ -48,6 +49,20 @@ const NOT_MODIFIED: ResponseSpec = {
   description: 'The client\'s copy is current (If-None-Match, compared weakly; If-Modified-Since only without it).',
   headers: { ETag: IMAGE_HEADERS['ETag'], 'Last-Modified': IMAGE_HEADERS['Last-Modified'], 'Cache-Control': IMAGE_HEADERS['Cache-Control'] },
 };
+
+const PARTIAL: ResponseSpec = {
+  description: 'The byte range asked for (one range; several are answered with the whole image).',
+  content: IMAGE_BYTES.content,
+  headers: { ...IMAGE_HEADERS, 'Content-Range': { description: '`bytes <first>-<last>/<size>`', schema: string }, 'Content-Length': { description: 'Bytes of the range.', schema: integer } },
+};
+
+/** What image GETs read of the request's headers: a CDN revalidates and fetches in parts. */
+const imageRequestHeaders = z.object({
+  'If-None-Match': z.string().optional().meta({ description: 'ETags the client holds (weak comparison, lists, *): 304 when one is current. Decides alone when present.' }),
+  'If-Modified-Since': z.string().optional().meta({ description: 'HTTP date: 304 when the image is not newer. Ignored with If-None-Match.' }),
+  Range: z.string().optional().meta({ description: 'One range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<suffix>` (GET only): 206.' }),
+  'If-Range': z.string().optional().meta({ description: 'The strong ETag or Last-Modified of the part the client holds: Range is honoured only while it is current.' }),
+});
 
 const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': schema } });
 
@@ -90,8 +105,9 @@ function operations(options: ImageCloudApiOptions): OperationSpec[] {
       description: 'Without resize_width and resize_height the original bytes are answered untouched. With no_image=true the answer is the original\'s metadata as JSON. Unknown parameters are ignored, except a name within two edits of a known one (400).',
       tags: ['images'],
       query: imageRoute(getImageQuerySchema),
-      responses: { '200': { ...IMAGE_BYTES, content: { ...IMAGE_BYTES.content, 'application/json': originalInfoSchema } }, '304': NOT_MODIFIED },
-      errors: [...IMAGE_ERRORS, 'not_cached', ...SIGNED_ERRORS],
+      headers: imageRequestHeaders,
+      responses: { '200': { ...IMAGE_BYTES, content: { ...IMAGE_BYTES.content, 'application/json': originalInfoSchema } }, '206': PARTIAL, '304': NOT_MODIFIED },
+      errors: [...IMAGE_ERRORS, 'not_cached', 'range_not_satisfiable', ...SIGNED_ERRORS],
       errorHeaders: RETRY_AFTER,
       security: IMAGE_SECURITY,
     },
@@ -102,8 +118,9 @@ function operations(options: ImageCloudApiOptions): OperationSpec[] {
       summary: 'A square-box JPEG thumbnail of one of the configured sizes',
       tags: ['images'],
       query: imageRoute(getThumbnailQuerySchema(options.thumbnailSizes)),
-      responses: { '200': IMAGE_BYTES, '304': NOT_MODIFIED },
-      errors: [...IMAGE_ERRORS, 'not_cached', ...SIGNED_ERRORS],
+      headers: imageRequestHeaders,
+      responses: { '200': IMAGE_BYTES, '206': PARTIAL, '304': NOT_MODIFIED },
+      errors: [...IMAGE_ERRORS, 'not_cached', 'range_not_satisfiable', ...SIGNED_ERRORS],
       errorHeaders: RETRY_AFTER,
       security: IMAGE_SECURITY,
     },

@@ -28,6 +28,8 @@ export interface OperationSpec {
   tags: string[];
   query?: z.ZodObject;
   pathParams?: z.ZodObject;
+  /** Request headers the operation reads (conditional and range requests). */
+  headers?: z.ZodObject;
   requestBody?: { description: string; contentType: string; schema: z.ZodType };
   /** The answers that are not errors, by status. */
   responses: Record<string, ResponseSpec>;
@@ -64,7 +66,7 @@ function jsonSchemaOf(schema: z.ZodType | JsonObject, io: 'input' | 'output'): J
 }
 
 /** Each key of an object schema as an OpenAPI parameter, its description lifted to the parameter. */
-function parametersOf(schema: z.ZodObject | undefined, location: 'query' | 'path'): JsonObject[] {
+function parametersOf(schema: z.ZodObject | undefined, location: 'query' | 'path' | 'header'): JsonObject[] {
   if (!schema) return [];
   const json = jsonSchemaOf(schema, 'input') as { properties?: Record<string, JsonObject>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, property]) => {
@@ -121,7 +123,7 @@ function operationObject(operation: OperationSpec, spec: DocumentSpec, head: boo
     summary: head ? `${operation.summary} (headers only)` : operation.summary,
     ...(operation.description ? { description: head ? `The same answer as GET without its body.` : operation.description } : {}),
     tags: operation.tags,
-    parameters: [...parametersOf(operation.pathParams, 'path'), ...parametersOf(operation.query, 'query')],
+    parameters: [...parametersOf(operation.pathParams, 'path'), ...parametersOf(operation.query, 'query'), ...parametersOf(operation.headers, 'header')],
     ...(operation.requestBody
       ? {
           requestBody: {

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
-import { httpDate, imageCacheControl, isNotModified } from '@image-cloud/http-caching';
+import { ImageCloudError } from '@image-cloud/errors';
+import { byteRangeOf, httpDate, imageCacheControl, isNotModified } from '@image-cloud/http-caching';
 import type { StoredObject } from '@image-cloud/storage';
 import type { CacheStatus } from '@image-cloud/image-service';
 import { cacheScopeOf } from './cache-scope';
@@ -16,14 +17,29 @@ export interface SendOptions {
   lane?: string;
 }
 
+/** Bytes `start` to `end` (inclusive) of a stream; the source is let go once `end` has passed. */
+function sliceOf(start: number, end: number) {
+  return async function* slice(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    let offset = 0;
+    for await (const chunk of source) {
+      const from = Math.max(0, start - offset);
+      const to = Math.min(chunk.length, end + 1 - offset);
+      if (to > from) yield chunk.subarray(from, to);
+      offset += chunk.length;
+      if (offset > end) return;
+    }
+  };
+}
+
 function singleHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /**
  * Streams a stored image with its caching headers (Content-Type, Content-Length, strong ETag,
- * Last-Modified, Cache-Control, X-Cache), or 304 when the client's copy is current. HEAD gets the
- * same headers and no body. SVG is sandboxed so a hostile file cannot run script on our origin.
+ * Last-Modified, Cache-Control, X-Cache), or 304 when the client's copy is current, or the one byte
+ * range a GET asks for (206; CDNs fetch large objects in parts). HEAD gets the same headers as GET
+ * and no body. SVG is sandboxed so a hostile file cannot run script on our origin.
  */
 export async function sendStored(
   req: Request,
@@ -38,21 +54,32 @@ export async function sendStored(
   res.setHeader('X-Cache', options.cache);
   if (options.lane) res.setHeader('X-Lane', options.lane);
   res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Accept-Ranges', 'bytes');
   if (meta.contentType === 'image/svg+xml') {
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
     // Shown as an image where it is embedded, never handed over as a download of unknown kind.
     res.setHeader('Content-Disposition', 'inline');
   }
 
+  const validators = { etag: meta.etag, lastModified: options.lastModified };
   const conditional = { ifNoneMatch: singleHeader(req.headers['if-none-match']), ifModifiedSince: req.headers['if-modified-since'] };
-  if (isNotModified(conditional, { etag: meta.etag, lastModified: options.lastModified })) {
+  if (isNotModified(conditional, validators)) {
     body.destroy();
     res.status(304).end();
     return;
   }
-  res.status(200);
+  // Range is for GET only: a HEAD describes the whole representation.
+  const range = req.method === 'GET' ? byteRangeOf({ range: req.headers.range, ifRange: singleHeader(req.headers['if-range']) }, validators, meta.bytes) : null;
+  if (range?.kind === 'unsatisfiable') {
+    body.destroy();
+    res.setHeader('Content-Range', `bytes */${meta.bytes}`);
+    throw new ImageCloudError('range_not_satisfiable', `The range asked for starts past the end of the image's ${meta.bytes} bytes.`);
+  }
+  const part = range?.kind === 'part' ? range : null;
+  res.status(part ? 206 : 200);
   res.setHeader('Content-Type', meta.contentType);
-  res.setHeader('Content-Length', String(meta.bytes));
+  if (part) res.setHeader('Content-Range', `bytes ${part.start}-${part.end}/${meta.bytes}`);
+  res.setHeader('Content-Length', String(part ? part.end - part.start + 1 : meta.bytes));
   if (req.method === 'HEAD') {
     body.destroy();
     res.end();
@@ -60,8 +87,9 @@ export async function sendStored(
   }
   if (stored.bytes) {
     body.destroy();
-    res.end(stored.bytes);
+    res.end(part ? stored.bytes.subarray(part.start, part.end + 1) : stored.bytes);
     return;
   }
-  await pipeline(body, res);
+  if (part) await pipeline(body, sliceOf(part.start, part.end), res);
+  else await pipeline(body, res);
 }
