@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, unlinkSync } from 'node:fs';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +14,7 @@ import type {
   VariantMeta,
 } from './image-storage';
 import { KeyedLock } from './keyed-lock';
-import { SMALL_IO_BYTES, openForReading, pathExists, readSmall, readSmallText } from './small-io';
+import { SMALL_IO_BYTES, makeDirectory, openForReading, pathExists, readSmall, readSmallText, writeSmallFile } from './small-io';
 import { assertStorageKey } from './storage-key';
 import { TempFile } from './temp-file';
 
@@ -36,6 +36,9 @@ interface StoredMeta {
   bytes: number;
   etag: string;
 }
+
+/** What the writability probe writes: one page, so a full filesystem refuses it. */
+const WRITE_PROBE = Buffer.alloc(4096, 0x2a);
 
 /** How often a writer republishes after another process replaced its data file mid-put. */
 const MAX_PUBLISH_ATTEMPTS = 10;
@@ -113,7 +116,7 @@ export class LocalDirectoryStorage implements ImageStorage {
 
   async deleteImage(originalKey: string): Promise<number> {
     const dir = this.originalDir(originalKey);
-    await mkdir(this.trashDir, { recursive: true });
+    makeDirectory(this.trashDir);
     // One rename makes the original and all variants vanish together; the slow recursive delete
     // then happens out of sight. trash/ sits under dataDir so the rename stays on one filesystem.
     const doomed = join(this.trashDir, `${originalKey}-${randomBytes(8).toString('hex')}`);
@@ -127,6 +130,21 @@ export class LocalDirectoryStorage implements ImageStorage {
     // The image is gone for every reader already; a failed cleanup of trash/ must not say otherwise.
     await rm(doomed, { recursive: true, force: true }).catch(() => undefined);
     return removed;
+  }
+
+  async checkWritable(): Promise<void> {
+    makeDirectory(this.imagesDir);
+    // A few bytes, not an empty file: a full filesystem still creates empty files.
+    const probe = join(this.imagesDir, `.tmp-write-probe-${randomBytes(8).toString('hex')}`);
+    try {
+      writeSmallFile(probe, WRITE_PROBE);
+    } finally {
+      try {
+        unlinkSync(probe);
+      } catch {
+        // never created
+      }
+    }
   }
 
   private originalDir(originalKey: string): string {
@@ -187,7 +205,7 @@ async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta
   const json = JSON.stringify(meta);
   for (let attempt = 1; ; attempt++) {
     try {
-      mkdirSync(paths.dir, { recursive: true });
+      makeDirectory(paths.dir);
       const dataFile = await TempFile.write(paths.dir, bytes);
       try {
         dataFile.publishAs(paths.bin);

@@ -94,6 +94,15 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     metrics.observeJob(event);
     const requestId = requestIds.get(event.jobId);
     requestIds.delete(event.jobId);
+    // A full or read-only disk fails every miss: say so at the default level, with the fs error.
+    if (event.error?.code === 'insufficient_storage') {
+      logger.error('image store cannot be written', {
+        ...(requestId ? { requestId } : {}),
+        stage: event.stage,
+        dataDir: config.dataDir,
+        cause: (event.error.cause as Error | undefined)?.message ?? event.error.message,
+      });
+    }
     logger.debug('job finished', {
       ...(requestId ? { requestId } : {}),
       stage: event.stage,
