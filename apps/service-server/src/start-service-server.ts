@@ -105,6 +105,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
       await Promise.all([renderQueues.close(), fetchQueue.close()]);
       redis.disconnect();
       subscriber.disconnect();
+      await storage.close();
     },
   };
 }
