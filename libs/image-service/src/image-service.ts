@@ -48,6 +48,9 @@ export interface Served<T> {
   coalesced?: boolean;
 }
 
+/** The variant whose render proves that an original decodes (see proveDecodable). */
+const DECODE_CHECK: Transform = { width: 16, height: 16, fit: 'inside', format: 'jpeg' };
+
 /** Seconds a client is asked to wait when the queue is too deep to answer in time. */
 const OVERLOADED_RETRY_AFTER_SECONDS = 5;
 
@@ -64,13 +67,36 @@ export class ImageService {
 
   constructor(private readonly deps: ImageServiceDeps) {}
 
-  /** The original, stored or fetched now. */
+  /** The original, stored or fetched now; only once it is known to decode. */
   async openOriginal(url: string, options: FetchOptions = {}): Promise<Served<StoredObject<OriginalMeta>>> {
     const originalKey = originalKeyOf(url);
     const stored = await this.deps.storage.openOriginal(originalKey);
-    if (stored) return { object: stored, cache: 'HIT' };
+    if (stored) {
+      try {
+        await this.proveDecodable(url, options);
+      } catch (error) {
+        stored.body.destroy();
+        throw error;
+      }
+      return { object: stored, cache: 'HIT' };
+    }
     const { coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    await this.proveDecodable(url, options);
     return { object: await this.afterStage(() => this.deps.storage.openOriginal(originalKey)), cache: 'MISS', coalesced };
+  }
+
+  /**
+   * A corrupt original is never served raw. The header probe of the fetch stage does not decode
+   * pixels (a full decode per download would double the CPU of every miss), so the raw bytes go
+   * out only once a render of them has succeeded: the decode-check variant, a 16-pixel JPEG, is
+   * the proof (one small meta read per raw hit). When it fails the render stage removes the
+   * original and remembers image_corrupt for the whole image.
+   */
+  private async proveDecodable(url: string, options: FetchOptions): Promise<void> {
+    const check = renderJobFor(url, 'sync-normal', DECODE_CHECK, options.requestId);
+    if (await this.deps.storage.getVariantMeta(check.originalKey, check.variantKey)) return;
+    const { object } = await this.openVariant(url, DECODE_CHECK, options);
+    object.body.destroy();
   }
 
   /** Metadata of the original, fetching it when needed (no_image, image_info). */
