@@ -1,4 +1,4 @@
-import { closeSync, openSync, statSync, statfsSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, statfsSync, unlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { makeDirectory } from './small-io';
@@ -37,6 +37,8 @@ const PROTECTED_MS = 60_000;
 const LOCK_STALE_MS = 5 * 60_000;
 /** Evictions (two unlinks each) between yields to the event loop. */
 const EVICTIONS_PER_SLICE = 50;
+/** Forced runs (after ENOSPC) come at most this often. */
+const FORCED_RUN_GAP_MS = 10_000;
 const LOCK_FILE = '.disk-budget.lock';
 /** Its mtime says when the last run (by any process) finished. */
 const STAMP_FILE = '.disk-budget.stamp';
@@ -62,6 +64,7 @@ export class DiskBudget {
   private budgetBytes: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<BudgetRun | null> | null = null;
+  private lastForcedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DiskBudgetOptions) {
     this.imagesDir = join(options.dataDir, 'images');
@@ -100,6 +103,16 @@ export class DiskBudget {
       this.running = null;
     });
     return this.running;
+  }
+
+  /**
+   * After a write failed for want of space: a run now, whatever the period. Every miss fails while
+   * the disk is full, so this forces at most one run per FORCED_RUN_GAP_MS.
+   */
+  relieve(): Promise<BudgetRun | null> {
+    const force = Date.now() - this.lastForcedAt >= FORCED_RUN_GAP_MS;
+    if (force) this.lastForcedAt = Date.now();
+    return this.enforce(force);
   }
 
   private async runLocked(force: boolean): Promise<BudgetRun | null> {
@@ -166,9 +179,8 @@ export class DiskBudget {
   private tryLock(): boolean {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(this.lockPath, 'wx');
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
+        // Empty: creating it needs no free block, so a full disk can still be relieved.
+        closeSync(openSync(this.lockPath, 'wx'));
         return true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

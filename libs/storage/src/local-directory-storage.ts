@@ -180,7 +180,12 @@ export class LocalDirectoryStorage implements ImageStorage {
    * used others (never `justStored`). One readdir per stored variant; the stats only when over.
    */
   private capVariants(variantsDir: string, justStored: string): void {
-    const metas = readdirSync(variantsDir).filter((name) => name.endsWith('.json'));
+    let metas: string[];
+    try {
+      metas = readdirSync(variantsDir).filter((name) => name.endsWith('.json'));
+    } catch {
+      return; // deleted meanwhile: nothing left to cap
+    }
     const excess = metas.length - this.maxVariantsPerOriginal;
     if (excess <= 0) return;
     const candidates = metas

@@ -164,6 +164,13 @@ it('runs in one process at a time, and once per period across processes unless f
   expect(await second.enforce(true)).not.toBeNull();
 });
 
+it('runs at once after a write failed for want of space, but at most once per 10 s', async () => {
+  const relieving = budget(1e12);
+  expect(await relieving.enforce()).not.toBeNull();
+  expect(await relieving.relieve()).not.toBeNull();
+  expect(await relieving.relieve()).toBeNull();
+});
+
 it('defaults the budget to a share of what the store uses plus what its filesystem has free', async () => {
   expect(defaultBudgetBytes(2e9, 8e9, 0.8)).toBe(8e9);
   await storage.putOriginal(testKey('default'), randomBytes(10 * PAGE), sampleOriginalMeta());

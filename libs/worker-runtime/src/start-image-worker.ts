@@ -111,7 +111,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
         cause: (event.error.cause as Error | undefined)?.message ?? event.error.message,
       });
       // A full disk may be our own doing: check the budget now rather than at the next period.
-      void diskBudget.enforce(true).then((run) => run && logBudgetRun(run), logFailure);
+      void diskBudget.relieve().then((run) => run && logBudgetRun(run), logFailure);
     }
     logger.debug('job finished', {
       ...(requestId ? { requestId } : {}),
