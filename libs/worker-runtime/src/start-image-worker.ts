@@ -125,9 +125,11 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     });
   };
 
+  // Info only when something was removed: a quiet check every minute is no news.
   const logBudgetRun = (run: BudgetRun) => {
-    const evicted = run.evictedVariants + run.evictedOriginals + run.staleTempFilesRemoved + run.trashRemoved > 0;
-    (evicted ? logger.info : logger.debug).call(logger, 'disk budget checked', { dataDir: config.dataDir, ...run });
+    const removed = run.evictedVariants + run.evictedOriginals + run.staleTempFilesRemoved + run.trashRemoved;
+    if (removed > 0) logger.info('disk budget checked', { dataDir: config.dataDir, ...run });
+    else logger.debug('disk budget checked', { dataDir: config.dataDir, ...run });
   };
   diskBudget.start(logBudgetRun, (error) => logger.error('disk budget check failed', { dataDir: config.dataDir, error: error.message }));
 
