@@ -143,7 +143,7 @@ export class DiskBudget {
     let evictedOriginals = 0;
     if (bytes > this.budgetBytes) {
       const now = Date.now();
-      // Variants an original still has (protected ones) go with it.
+      // What each original still has in variants after the variants' turn.
       const variantBytes = new Map<string, number>();
       for (const variant of scan.variants) variantBytes.set(variant.originalKey, (variantBytes.get(variant.originalKey) ?? 0) + variant.bytes);
       for (const variant of leastRecentlyUsed(scan.variants, now)) {
@@ -154,8 +154,10 @@ export class DiskBudget {
       }
       for (const original of leastRecentlyUsed(scan.originals, now)) {
         if (bytes <= target) break;
+        // Its variants left are in use (protected): removing the original would take them along.
+        if ((variantBytes.get(original.originalKey) ?? 0) > 0) continue;
         if ((await this.options.removeOriginal(original.originalKey)) !== 0) evictedOriginals++;
-        bytes -= original.bytes + (variantBytes.get(original.originalKey) ?? 0);
+        bytes -= original.bytes;
       }
     }
     return {
