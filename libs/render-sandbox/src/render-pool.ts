@@ -124,6 +124,8 @@ export class RenderPool {
         return await this.askIn(slot, request, budgetMs);
       } catch (error) {
         if (!(error instanceof ChildDied)) throw error;
+        // Stopped by close(): no fresh child comes, and the image is not to blame.
+        if (this.closed) throw new ImageCloudError('unavailable', 'The image renderer was stopped; try again.', { retryAfterSeconds: 1 });
       }
       const leftMs = budgetMs - (Date.now() - started);
       if (leftMs <= 0) throw new ImageCloudError('processing_timeout', `The image renderer crashed and no time was left of the ${budgetMs} ms budget to try again.`);
