@@ -5,6 +5,7 @@ import type { ImageService } from '@image-cloud/image-service';
 import type { Logger } from '@image-cloud/logger';
 import type { ProcessMetrics, ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
+import type { StoreWritability } from '@image-cloud/storage';
 import type { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { authenticate, requireAdmin } from './http/authenticate';
 import { errorHandler, notFound } from './http/error-response';
@@ -29,12 +30,14 @@ export interface AppDeps {
   prefetch: PrefetchService;
   batches: BatchTracker;
   metrics: ServerMetrics;
+  /** Whether the image store takes writes (readiness). */
+  store: StoreWritability;
   /** Every other process's metrics for /metrics (under `npm start`, gathered by the launcher). */
   otherProcessMetrics: () => Promise<ProcessMetrics[]>;
 }
 
 /** Every route of the ServiceServer, in order. */
-export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, otherProcessMetrics }: AppDeps): Express {
+export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -51,7 +54,7 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
   };
 
   app.use(requestLog(logger, metrics));
-  app.use(healthRoutes(redis));
+  app.use(healthRoutes(redis, store));
   app.use(metricsRoutes(metrics, otherProcessMetrics));
   app.use(statusRoutes());
   app.use(openApiRoutes({ thumbnailSizes: config.thumbnailSizes }));

@@ -9,9 +9,12 @@ import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { type ProcessMetrics, type Registry, ServerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
-import { LocalDirectoryStorage } from '@image-cloud/storage';
+import { LocalDirectoryStorage, StoreWritability } from '@image-cloud/storage';
 import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { createApp } from './create-app';
+
+/** Readiness writes a probe file at most this often, however often /readyz is asked. */
+const STORE_PROBE_INTERVAL_MS = 1_000;
 
 /** Time in-flight requests get to finish on shutdown before their connections are cut. */
 const CLOSE_GRACE_MS = 8_000;
@@ -73,7 +76,11 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   const batches = new BatchTracker(redis, config.queuePrefix);
   const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches });
   const otherProcessMetrics = options.otherProcessMetrics ?? (async () => []);
-  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, otherProcessMetrics });
+  const store = new StoreWritability(storage, STORE_PROBE_INTERVAL_MS, (state) => {
+    if (state.writable) logger.info('image store writable again', { dataDir: config.dataDir });
+    else logger.error('image store cannot be written: not ready', { dataDir: config.dataDir, cause: state.cause });
+  });
+  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -102,6 +109,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
       await Promise.all([renderQueues.close(), fetchQueue.close()]);
       redis.disconnect();
       subscriber.disconnect();
+      await storage.close();
     },
   };
 }

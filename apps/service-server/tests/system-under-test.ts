@@ -54,10 +54,12 @@ export async function startSystem(options: {
   logLines?: string[];
   /** False: the server alone, so queued jobs stay queued. @defaultValue true */
   startWorkers?: boolean;
+  /** A DATA_DIR the test owns (and removes itself), e.g. a small tmpfs. @defaultValue a fresh temp directory */
+  dataDir?: string;
 }): Promise<SystemUnderTest> {
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const prefix = uniquePrefix(options.name);
-  const dataDir = await mkdtemp(join(tmpdir(), `image-cloud-${options.name}-`));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), `image-cloud-${options.name}-`)));
   const origin = await startOriginServer({ fixturesDir: options.fixturesDir });
   const config = loadConfig(
     { PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, DATA_DIR: dataDir, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' },
@@ -117,7 +119,7 @@ export async function startSystem(options: {
       await worker.close(5_000);
       await bigWorker.close(5_000);
       await origin.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
       // Tests must not leave anything in a shared Redis: whatever is still there after the
       // processes stopped is removed, and anything that appears after that is a leak.
       if (!(await redisAnswers(redisUrl))) return; // a fault test stopped its own Redis

@@ -111,6 +111,19 @@ export const workerSchema = z
   })
   .strict();
 
+export const diskSchema = z
+  .object({
+    /** Bytes DATA_DIR's images may take; over it the least recently used variants, then originals, are evicted. @defaultValue maxFraction of (images + free space), measured at start */
+    maxBytes: positiveInt.optional(),
+    /** Without maxBytes: the budget as a share of what the images use plus what DATA_DIR's filesystem has free at start. @defaultValue 0.8 */
+    maxFraction: z.number().gt(0).max(1).default(0.8),
+    /** Variants kept per original; one more evicts that original's least recently used variant. @defaultValue 50 */
+    maxVariantsPerOriginal: positiveInt.default(50),
+    /** How often one of the worker processes checks the budget (a scan of DATA_DIR). @defaultValue 60 */
+    checkIntervalSeconds: positiveInt.default(60),
+  })
+  .strict();
+
 export const domainLimitSchema = z.union([
   positiveInt,
   z
@@ -155,6 +168,8 @@ export const configFileSchema = z
     fetch: fetchSchema.prefault({}),
     server: serverSchema.prefault({}),
     worker: workerSchema.prefault({}),
+    /** DATA_DIR's size budget and eviction (not `storage`, which names the storage backend). */
+    disk: diskSchema.prefault({}),
   })
   .strict();
 
@@ -163,3 +178,4 @@ export type LimitsConfig = z.infer<typeof limitsSchema>;
 export type FetchConfig = z.infer<typeof fetchSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
+export type DiskConfig = z.infer<typeof diskSchema>;

@@ -81,4 +81,10 @@ describe('loadConfig', () => {
     expect(config.adminTokens).toEqual([]);
     expect(config.selfHosts).toEqual([]);
   });
+
+  it('has a disk budget by default (a share of the free space, a variant cap), and names a wrong one', () => {
+    expect(loadConfig({}).disk).toEqual({ maxFraction: 0.8, maxVariantsPerOriginal: 50, checkIntervalSeconds: 60 });
+    expect(loadConfig({}, { disk: { maxBytes: 10_000_000_000 } }).disk.maxBytes).toBe(10_000_000_000);
+    expect(() => loadConfig({}, { disk: { maxFraction: 1.5 } })).toThrow(/CONFIG key disk\.maxFraction/);
+  });
 });

@@ -82,12 +82,18 @@ export interface SerializedError {
   retryAfterSeconds?: number;
 }
 
+/** Seconds a client is asked to wait after a full or read-only store: eviction or an operator has to free space first. */
+const STORAGE_RETRY_AFTER_SECONDS = 30;
+
 /** Wraps anything thrown into an ImageCloudError; unknown errors become `internal_error` with a generic message. */
 export function toImageCloudError(error: unknown): ImageCloudError {
   if (error instanceof ImageCloudError) return error;
   const systemCode = (error as NodeJS.ErrnoException | null)?.code;
   if (systemCode === 'ENOSPC' || systemCode === 'EROFS' || systemCode === 'EDQUOT') {
-    return new ImageCloudError('insufficient_storage', `The image store cannot be written right now (${systemCode}); try again later.`, { cause: error });
+    return new ImageCloudError('insufficient_storage', `The image store cannot be written right now (${systemCode}); try again later.`, {
+      cause: error,
+      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
+    });
   }
   return new ImageCloudError('internal_error', 'An internal error occurred while handling the image.', { cause: error });
 }

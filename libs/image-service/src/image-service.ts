@@ -48,6 +48,12 @@ export interface Served<T> {
   coalesced?: boolean;
 }
 
+/** The variant whose render proves that an original decodes (see proveDecodable). */
+const DECODE_CHECK: Transform = { width: 16, height: 16, fit: 'inside', format: 'jpeg' };
+
+/** Originals whose proof this process keeps in memory (key and ETag, a few hundred bytes each). */
+const PROVEN_DECODABLE_MAX = 20_000;
+
 /** Seconds a client is asked to wait when the queue is too deep to answer in time. */
 const OVERLOADED_RETRY_AFTER_SECONDS = 5;
 
@@ -61,16 +67,47 @@ const OVERLOADED_RETRY_AFTER_SECONDS = 5;
 export class ImageService {
   /** Requests of this process waiting for each job id: a second one for the same job is coalesced. */
   private readonly waiting = new Map<string, number>();
+  /** ETag of each original this process has seen proven to decode (see proveDecodable). */
+  private readonly provenDecodable = new Map<string, string>();
 
   constructor(private readonly deps: ImageServiceDeps) {}
 
-  /** The original, stored or fetched now. */
+  /** The original, stored or fetched now; only once it is known to decode. */
   async openOriginal(url: string, options: FetchOptions = {}): Promise<Served<StoredObject<OriginalMeta>>> {
     const originalKey = originalKeyOf(url);
     const stored = await this.deps.storage.openOriginal(originalKey);
-    if (stored) return { object: stored, cache: 'HIT' };
-    const { coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    if (stored) {
+      try {
+        await this.proveDecodable(url, stored.meta.etag, options);
+      } catch (error) {
+        stored.body.destroy();
+        throw error;
+      }
+      return { object: stored, cache: 'HIT' };
+    }
+    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    await this.proveDecodable(url, meta.etag, options);
     return { object: await this.afterStage(() => this.deps.storage.openOriginal(originalKey)), cache: 'MISS', coalesced };
+  }
+
+  /**
+   * A corrupt original is never served raw. The header probe of the fetch stage does not decode
+   * pixels (a full decode per download would double the CPU of every miss), so the raw bytes go
+   * out only once a render of them has succeeded: the decode-check variant, a 16-pixel JPEG, is
+   * the proof, and this process remembers the bytes (by ETag) it has seen proven, so a raw hit
+   * costs no extra read. When it fails the render stage removes the original and remembers
+   * image_corrupt for the whole image.
+   */
+  private async proveDecodable(url: string, etag: string, options: FetchOptions): Promise<void> {
+    const check = renderJobFor(url, 'sync-normal', DECODE_CHECK, options.requestId);
+    if (this.provenDecodable.get(check.originalKey) === etag) return;
+    if (!(await this.deps.storage.getVariantMeta(check.originalKey, check.variantKey))) {
+      const { object } = await this.openVariant(url, DECODE_CHECK, options);
+      object.body.destroy();
+    }
+    // Oldest first out: a Map iterates in insertion order.
+    if (this.provenDecodable.size >= PROVEN_DECODABLE_MAX) this.provenDecodable.delete(this.provenDecodable.keys().next().value!);
+    this.provenDecodable.set(check.originalKey, etag);
   }
 
   /** Metadata of the original, fetching it when needed (no_image, image_info). */

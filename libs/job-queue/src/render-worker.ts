@@ -1,5 +1,7 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
-import { type LaneSize, type RenderJob, type RerouteReason, queueNameOf, renderJobIdOf, renderJobSchema } from '@image-cloud/contracts';
+import { FETCH_FAILURE_FIELD, type LaneSize, type RenderJob, type RerouteReason, queueNameOf, renderJobIdOf, renderJobSchema } from '@image-cloud/contracts';
+import { ImageCloudError } from '@image-cloud/errors';
+import { FailureCache } from './failure-cache';
 import { publishOutcome } from './outcome-publisher';
 import { RenderQueues } from './render-queues';
 import { type JobEvent, type StageWorkerOptions, jobEventEmitter, payloadOf, settleFailure, startStageWorker } from './stage-worker';
@@ -58,6 +60,11 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
       }
     } catch (thrown) {
       if (thrown instanceof UnrecoverableError) throw thrown;
+      // An original that does not decode is corrupt for every variant and for its raw bytes (its
+      // render removed it): remembered for the whole image, before any waiter hears of it.
+      if (thrown instanceof ImageCloudError && thrown.code === 'image_corrupt') {
+        await new FailureCache(connection, prefix).record(payload.originalKey, FETCH_FAILURE_FIELD, thrown, options.negativeCacheSeconds);
+      }
       const failure = await settleFailure(options, job, { originalKey: payload.originalKey, field: jobId }, thrown);
       emit({ outcome: 'failed', error: failure.error });
       throw failure.rethrow;

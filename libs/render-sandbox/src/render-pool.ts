@@ -27,6 +27,13 @@ export interface RenderPoolOptions {
   onChildReplaced?: (reason: 'budget' | 'crash') => void;
 }
 
+/** The child died under a request (crash, OOM kill, a signal): tried once more in a fresh child. */
+class ChildDied extends Error {
+  constructor() {
+    super('The image renderer died under this request.');
+  }
+}
+
 interface Slot {
   child: ChildProcess;
   ready: Promise<void>;
@@ -100,20 +107,46 @@ export class RenderPool {
     );
   }
 
-  /** Runs one request in a free child, killed (and replaced) past the budget. */
+  /**
+   * Runs one request in a free child, killed (and replaced) past the budget. A child that dies
+   * under a request may have died of something else (the OOM killer picking the biggest process,
+   * a stray signal), so the request runs once more in the slot's fresh child, with what is left of
+   * its budget; a second death on the same image is the image's doing: final, image_corrupt.
+   */
   private async ask(request: SandboxRequestMessage, budgetMs: number): Promise<Extract<RenderReplyMessage, { ok: true }>> {
     const slot = await this.acquire();
     this.activeRenders++;
     this.maxActiveRenders = Math.max(this.maxActiveRenders, this.activeRenders);
     try {
-      await slot.ready.catch((error: unknown) => {
-        throw new ImageCloudError('internal_error', 'The image renderer could not be started.', { cause: error });
-      });
-      return await this.askIn(slot, request, budgetMs);
+      await this.readyChild(slot);
+      const started = Date.now();
+      try {
+        return await this.askIn(slot, request, budgetMs);
+      } catch (error) {
+        if (!(error instanceof ChildDied)) throw error;
+        // Stopped by close(): no fresh child comes, and the image is not to blame.
+        if (this.closed) throw new ImageCloudError('unavailable', 'The image renderer was stopped; try again.', { retryAfterSeconds: 1 });
+      }
+      const leftMs = budgetMs - (Date.now() - started);
+      if (leftMs <= 0) throw new ImageCloudError('processing_timeout', `The image renderer crashed and no time was left of the ${budgetMs} ms budget to try again.`);
+      await this.readyChild(slot);
+      const retry = request.kind === 'render' ? { ...request, id: this.nextId++, options: { ...request.options, timeoutMs: leftMs } } : { ...request, id: this.nextId++ };
+      try {
+        return await this.askIn(slot, retry, leftMs);
+      } catch (error) {
+        if (!(error instanceof ChildDied)) throw error;
+        throw new ImageCloudError('image_corrupt', 'The image crashed the renderer twice; it is treated as corrupt.');
+      }
     } finally {
       this.activeRenders--;
       this.release(slot);
     }
+  }
+
+  private async readyChild(slot: Slot): Promise<void> {
+    await slot.ready.catch((error: unknown) => {
+      throw new ImageCloudError('internal_error', 'The image renderer could not be started.', { cause: error });
+    });
   }
 
   private askIn(slot: Slot, request: SandboxRequestMessage, budgetMs: number): Promise<Extract<RenderReplyMessage, { ok: true }>> {
@@ -125,10 +158,10 @@ export class RenderPool {
         if (reply.ok) resolve(reply);
         else reject(ImageCloudError.fromJSON(reply.error));
       };
-      // The slot's watcher replaces the dead child; this render only fails.
+      // The slot's watcher (an earlier 'exit' listener) has already put a fresh child in the slot.
       const onExit = () => {
         cleanup();
-        reject(new ImageCloudError('internal_error', 'The image renderer crashed on this image.'));
+        reject(new ChildDied());
       };
       const timer = setTimeout(() => {
         cleanup();

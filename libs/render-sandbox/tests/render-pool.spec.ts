@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,4 +104,70 @@ describe('RenderPool', () => {
       code: 'image_corrupt',
     });
   });
+});
+
+/** CPU seconds a live process has used (Linux /proc, 10 ms resolution); 0 once it is gone. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** SIGKILLs the pool's child once it has worked `cpuSeconds` past `from` (it is rendering); resolves with its pid. */
+async function killWhileRendering(pool: RenderPool, from: number, cpuSeconds = 0.1): Promise<number> {
+  const pid = pool.pids[0]!;
+  while (cpuSecondsOf(pid) < from + cpuSeconds) await new Promise((r) => setTimeout(r, 10));
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+describe('RenderPool when its child dies under a render', () => {
+  let pool: RenderPool;
+  let dir: string;
+  let source: { path: string; size: number };
+  const replaced: string[] = [];
+  const heavy: Transform = { width: 2900, fit: 'inside', format: 'webp' };
+
+  beforeAll(async () => {
+    pool = new RenderPool({ childScript: CHILD, size: 1, onChildReplaced: (reason) => replaced.push(reason) });
+    await pool.ready();
+    dir = await mkdtemp(join(tmpdir(), 'render-pool-crash-'));
+    const bytes = await makeNoiseImage(3000, 3000);
+    source = { path: join(dir, 'original.bin'), size: bytes.length };
+    await writeFile(source.path, bytes);
+  }, 30_000);
+
+  afterAll(async () => {
+    await pool.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('renders once more in a fresh child when the child is killed mid-render', async () => {
+    const idle = cpuSecondsOf(pool.pids[0]!);
+    const rendering = pool.render(source, null, heavy, { limits, quality: 80, timeoutMs: 120_000 });
+    const victim = await killWhileRendering(pool, idle);
+    const variant = await rendering;
+    expect(variant).toMatchObject({ format: 'webp', width: 2900 });
+    expect(pool.pids).not.toContain(victim);
+    expect(replaced).toEqual(['crash']);
+  }, 120_000);
+
+  it('fails a render whose child dies twice as image_corrupt, final', async () => {
+    const idle = cpuSecondsOf(pool.pids[0]!);
+    const rendering = pool.render(source, null, heavy, { limits, quality: 80, timeoutMs: 120_000 });
+    rendering.catch(() => undefined);
+    const first = await killWhileRendering(pool, idle);
+    while (pool.pids[0] === first) await new Promise((r) => setTimeout(r, 10));
+    await pool.ready();
+    await killWhileRendering(pool, cpuSecondsOf(pool.pids[0]!));
+    await expect(rendering).rejects.toMatchObject({ code: 'image_corrupt', status: 422, negativelyCacheable: true, retryable: false });
+
+    // The slot has a fresh child again and serves the next image.
+    const bytes = await makeImage({ width: 300, height: 300 });
+    expect((await pool.render({ bytes }, null, small, { limits, quality: 80, timeoutMs: 5000 })).width).toBe(100);
+  }, 120_000);
 });

@@ -74,4 +74,10 @@ export interface ImageStorage {
 
   /** Removes the original and every variant of it. Resolves to the number of objects removed. */
   deleteImage(originalKey: string): Promise<number>;
+
+  /**
+   * Writes and removes a small probe object; rejects with the cause (an fs error such as ENOSPC or
+   * EROFS, or the backend's own) when the store cannot take writes. Readiness checks call it.
+   */
+  checkWritable?(): Promise<void>;
 }

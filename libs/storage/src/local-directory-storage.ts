@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,8 +13,10 @@ import type {
   StoredObject,
   VariantMeta,
 } from './image-storage';
+import { AccessRecorder } from './access-recorder';
+import { evictVariant } from './disk-budget';
 import { KeyedLock } from './keyed-lock';
-import { SMALL_IO_BYTES, openForReading, pathExists, readSmall, readSmallText } from './small-io';
+import { SMALL_IO_BYTES, makeDirectory, openForReading, pathExists, readSmall, readSmallText, writeSmallFile } from './small-io';
 import { assertStorageKey } from './storage-key';
 import { TempFile } from './temp-file';
 
@@ -22,6 +24,10 @@ import { TempFile } from './temp-file';
 export interface LocalDirectoryStorageOptions {
   /** Root directory; `images/` and `trash/` are created inside it. */
   dataDir: string;
+  /** Most variants kept per original: storing one more evicts that original's least recently used variant. @defaultValue no cap */
+  maxVariantsPerOriginal?: number;
+  /** How often the reads recorded in memory are written as the data files' mtimes (see AccessRecorder). @defaultValue 60 000 */
+  accessFlushMs?: number;
 }
 
 /** Where one object's two files live. */
@@ -36,6 +42,12 @@ interface StoredMeta {
   bytes: number;
   etag: string;
 }
+
+/** Reads are remembered in memory and written as mtimes at most this often per object. */
+const DEFAULT_ACCESS_FLUSH_MS = 60_000;
+
+/** What the writability probe writes: one page, so a full filesystem refuses it. */
+const WRITE_PROBE = Buffer.alloc(4096, 0x2a);
 
 /** How often a writer republishes after another process replaced its data file mid-put. */
 const MAX_PUBLISH_ATTEMPTS = 10;
@@ -55,10 +67,24 @@ export class LocalDirectoryStorage implements ImageStorage {
   private readonly imagesDir: string;
   private readonly trashDir: string;
   private readonly writes = new KeyedLock();
+  private readonly accesses: AccessRecorder;
+  private readonly maxVariantsPerOriginal: number;
 
   constructor(options: LocalDirectoryStorageOptions) {
     this.imagesDir = join(options.dataDir, 'images');
     this.trashDir = join(options.dataDir, 'trash');
+    this.accesses = new AccessRecorder(options.accessFlushMs ?? DEFAULT_ACCESS_FLUSH_MS);
+    this.maxVariantsPerOriginal = options.maxVariantsPerOriginal ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Writes the reads recorded so far as last-use times now (they are written every `accessFlushMs` anyway). */
+  flushAccesses(): Promise<void> {
+    return this.accesses.flush();
+  }
+
+  /** Stops the periodic flush after a last one. */
+  close(): Promise<void> {
+    return this.accesses.close();
   }
 
   async getOriginalMeta(originalKey: string): Promise<OriginalMeta | null> {
@@ -74,7 +100,10 @@ export class LocalDirectoryStorage implements ImageStorage {
       const bytes = await readFile(paths.bin).catch(nullIfNotFound);
       if (bytes === null) return null;
       // The bytes are in memory anyway, so check them fully rather than by size alone.
-      if (bytes.length === meta.bytes && etagOf(bytes) === meta.etag) return { meta, bytes };
+      if (bytes.length === meta.bytes && etagOf(bytes) === meta.etag) {
+        this.accesses.touch(paths.bin);
+        return { meta, bytes };
+      }
     }
     return null;
   }
@@ -82,6 +111,7 @@ export class LocalDirectoryStorage implements ImageStorage {
   async originalFile(originalKey: string): Promise<{ meta: OriginalMeta; path: string } | null> {
     const paths = this.originalPaths(originalKey);
     const meta = await this.readMetaOfExisting<OriginalMeta>(paths);
+    if (meta) this.accesses.touch(paths.bin);
     return meta && { meta, path: paths.bin };
   }
 
@@ -108,12 +138,13 @@ export class LocalDirectoryStorage implements ImageStorage {
     const paths = this.variantPaths(originalKey, variantKey);
     const stored: VariantMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
     await this.writes.run(paths.json, () => publishObject(paths, bytes, stored));
+    this.capVariants(paths.dir, variantKey);
     return stored;
   }
 
   async deleteImage(originalKey: string): Promise<number> {
     const dir = this.originalDir(originalKey);
-    await mkdir(this.trashDir, { recursive: true });
+    makeDirectory(this.trashDir);
     // One rename makes the original and all variants vanish together; the slow recursive delete
     // then happens out of sight. trash/ sits under dataDir so the rename stays on one filesystem.
     const doomed = join(this.trashDir, `${originalKey}-${randomBytes(8).toString('hex')}`);
@@ -127,6 +158,46 @@ export class LocalDirectoryStorage implements ImageStorage {
     // The image is gone for every reader already; a failed cleanup of trash/ must not say otherwise.
     await rm(doomed, { recursive: true, force: true }).catch(() => undefined);
     return removed;
+  }
+
+  async checkWritable(): Promise<void> {
+    makeDirectory(this.imagesDir);
+    // A few bytes, not an empty file: a full filesystem still creates empty files.
+    const probe = join(this.imagesDir, `.tmp-write-probe-${randomBytes(8).toString('hex')}`);
+    try {
+      writeSmallFile(probe, WRITE_PROBE);
+    } finally {
+      try {
+        unlinkSync(probe);
+      } catch {
+        // never created
+      }
+    }
+  }
+
+  /**
+   * Keeps at most `maxVariantsPerOriginal` variants of one original, evicting its least recently
+   * used others (never `justStored`). One readdir per stored variant; the stats only when over.
+   */
+  private capVariants(variantsDir: string, justStored: string): void {
+    let metas: string[];
+    try {
+      metas = readdirSync(variantsDir).filter((name) => name.endsWith('.json'));
+    } catch {
+      return; // deleted meanwhile: nothing left to cap
+    }
+    const excess = metas.length - this.maxVariantsPerOriginal;
+    if (excess <= 0) return;
+    const candidates = metas
+      .map((name) => name.slice(0, -'.json'.length))
+      .filter((variantKey) => variantKey !== justStored)
+      .map((variantKey) => {
+        const binPath = join(variantsDir, `${variantKey}.bin`);
+        const mtime = statSync(binPath, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+        return { binPath, jsonPath: join(variantsDir, `${variantKey}.json`), lastUsedMs: Math.max(mtime, this.accesses.lastUsedOf(binPath) ?? 0) };
+      })
+      .sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+    for (const variant of candidates.slice(0, excess)) evictVariant(variant);
   }
 
   private originalDir(originalKey: string): string {
@@ -162,6 +233,7 @@ export class LocalDirectoryStorage implements ImageStorage {
         closeSync(data.fd);
         continue;
       }
+      this.accesses.touch(paths.bin);
       // Reading from the descriptor (not the path) keeps the bytes readable after a delete or rewrite.
       if (data.size > SMALL_IO_BYTES) return { meta, body: createReadStream(paths.bin, { fd: data.fd, autoClose: true }) };
       let bytes: Buffer | null;
@@ -187,7 +259,7 @@ async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta
   const json = JSON.stringify(meta);
   for (let attempt = 1; ; attempt++) {
     try {
-      mkdirSync(paths.dir, { recursive: true });
+      makeDirectory(paths.dir);
       const dataFile = await TempFile.write(paths.dir, bytes);
       try {
         dataFile.publishAs(paths.bin);

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isNotFound } from './fs-errors';
 
 /**
@@ -61,4 +62,29 @@ export function readSmall(fd: number, size: number): Buffer | null {
     offset += read;
   }
   return bytes;
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir reports ENOENT on a read-only
+ * filesystem, which would read as "deleted meanwhile"; a plain mkdir names the cause (EROFS).
+ */
+export function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    makeDirectory(dirname(dir));
+    try {
+      mkdirSync(dir);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+    }
+  }
+}
+
+/** Creates a small file (it must not exist) holding `bytes`. */
+export function writeSmallFile(path: string, bytes: Buffer): void {
+  writeFileSync(path, bytes, { flag: 'wx' });
 }

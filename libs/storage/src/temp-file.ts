@@ -8,7 +8,7 @@ import { writeSmallOrAsync } from './small-io';
 export type PathIdentity = 'same' | 'replaced' | 'gone';
 
 /** Prefix of in-flight files; nothing else in the store starts with it. */
-const TEMP_PREFIX = '.tmp-';
+export const TEMP_PREFIX = '.tmp-';
 
 const writeToFd = promisify(writeFile);
 

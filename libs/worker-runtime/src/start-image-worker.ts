@@ -20,7 +20,7 @@ import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
 import { BatchTracker } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
-import { LocalDirectoryStorage } from '@image-cloud/storage';
+import { type BudgetRun, DiskBudget, LocalDirectoryStorage } from '@image-cloud/storage';
 import { PrefetchGate } from './prefetch-gate';
 import { measuredDownloads } from './measured-downloads';
 
@@ -75,7 +75,15 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   }
 
   const prefix = config.queuePrefix;
-  const storage = new LocalDirectoryStorage({ dataDir: config.dataDir });
+  const storage = new LocalDirectoryStorage({ dataDir: config.dataDir, maxVariantsPerOriginal: config.disk.maxVariantsPerOriginal });
+  // Every worker may run the budget; a lock file in DATA_DIR lets one of them run it per period.
+  const diskBudget = new DiskBudget({
+    dataDir: config.dataDir,
+    maxBytes: config.disk.maxBytes,
+    maxFraction: config.disk.maxFraction,
+    checkEveryMs: config.disk.checkIntervalSeconds * 1000,
+    removeOriginal: (originalKey) => storage.deleteImage(originalKey),
+  });
   const { maxPixels, maxFrames, maxOutputPixels, maxOutputBytes } = config.limits;
   const limits = { maxPixels, maxFrames, maxOutputPixels, maxOutputBytes };
   const lockTimings = { lockDurationMs: config.worker.lockMs, stalledIntervalMs: config.worker.stalledCheckMs };
@@ -94,6 +102,17 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     metrics.observeJob(event);
     const requestId = requestIds.get(event.jobId);
     requestIds.delete(event.jobId);
+    // A full or read-only disk fails every miss: say so at the default level, with the fs error.
+    if (event.error?.code === 'insufficient_storage') {
+      logger.error('image store cannot be written', {
+        ...(requestId ? { requestId } : {}),
+        stage: event.stage,
+        dataDir: config.dataDir,
+        cause: (event.error.cause as Error | undefined)?.message ?? event.error.message,
+      });
+      // A full disk may be our own doing: check the budget now rather than at the next period.
+      void diskBudget.relieve().then((run) => run && logBudgetRun(run), logFailure);
+    }
     logger.debug('job finished', {
       ...(requestId ? { requestId } : {}),
       stage: event.stage,
@@ -105,6 +124,14 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       ...(event.error ? { code: event.error.code, reason: event.error.message } : {}),
     });
   };
+
+  // Info only when something was removed: a quiet check every minute is no news.
+  const logBudgetRun = (run: BudgetRun) => {
+    const removed = run.evictedVariants + run.evictedOriginals + run.staleTempFilesRemoved + run.trashRemoved;
+    if (removed > 0) logger.info('disk budget checked', { dataDir: config.dataDir, ...run });
+    else logger.debug('disk budget checked', { dataDir: config.dataDir, ...run });
+  };
+  diskBudget.start(logBudgetRun, (error) => logger.error('disk budget check failed', { dataDir: config.dataDir, error: error.message }));
 
   let holdPrefetches = (_held: boolean): void => undefined;
   const gate = new PrefetchGate((held) => holdPrefetches(held), PREFETCH_HOLD_OVER_MS);
@@ -243,12 +270,14 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     async close(graceMs = 30_000) {
       clearInterval(heartbeat);
       clearInterval(prefetchGate);
+      diskBudget.stop();
       await laneLoad.leave(size, workerId, config.worker.concurrency).catch(() => undefined);
       const closing = Promise.all([renderWorker.close(), fetchWorker.close()]).then(() => true);
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
       if (!finished) await Promise.all([renderWorker.close(true), fetchWorker.close(true)]);
       await renderPool.close();
       await probePool.close();
+      await storage.close();
       await renderQueues.close();
       await parked.close();
       await slotReleases.close();

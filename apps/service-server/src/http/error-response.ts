@@ -40,6 +40,8 @@ export function errorHandler(logger: Logger, negativeCacheSeconds: number): Erro
     else if (status && status >= 400 && status < 500) error = new ImageCloudError('bad_parameter', 'The request is malformed.');
     else error = toImageCloudError(thrown);
     if (error.code === 'internal_error') logger.error('unhandled error', { requestId: notesOf(res).requestId, method: req.method, path: req.originalUrl, error: thrown });
+    // An operator must see a full or read-only disk at the default log level, with its cause.
+    if (error.code === 'insufficient_storage') logger.error('image store cannot be written', { requestId: notesOf(res).requestId, path: req.originalUrl, reason: error.message });
     sendError(res, error, negativeCacheSeconds);
   };
 }

@@ -36,6 +36,11 @@ export async function renderVariant(state: RenderState): Promise<RenderOutcome |
     state.renderMs = Date.now() - started;
     return undefined;
   } catch (error) {
+    if (error instanceof ImageCloudError && error.code === 'image_corrupt') {
+      // Its header passed the fetch stage's probe, its pixels do not decode: never serve it raw.
+      await deps.storage.deleteImage(job.originalKey);
+      throw error;
+    }
     if (!(error instanceof ImageCloudError) || error.code !== 'processing_timeout') throw error;
     await deps.costs.recordOverrun(work, deps.lanes.budgetMs(size)).catch(() => undefined);
     const next = deps.lanes.overBudget(size);
