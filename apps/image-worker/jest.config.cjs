@@ -1,1 +1,1 @@
-module.exports = require('../../jest.preset.cjs')(__dirname);
+module.exports = require('../../jest.preset.cjs')(__dirname, { globalSetup: '<rootDir>/../../tools/jest-build-apps.cjs' });
