@@ -26,6 +26,7 @@ export {
   type Transform,
   canonicalTransform,
   CONTENT_TYPES,
+  takesQuality,
 } from './transform';
 export { targetSize, type TargetSize } from './target-size';
 export { originalKeyOf, variantKeyOf } from './storage-keys';

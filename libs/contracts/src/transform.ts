@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff'] as const;
+export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff', 'bmp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /**
@@ -17,12 +17,22 @@ export const PIPELINE_VERSION = 1;
 
 export const MAX_DIMENSION = 10_000;
 
+/** Output formats whose encoder takes a quality; for the others a quality changes nothing. */
+export const LOSSY_FORMATS: readonly OutputFormat[] = ['jpeg', 'webp', 'avif'];
+
+/** True when `format` is encoded with a quality setting (jpeg, webp, avif). */
+export function takesQuality(format: OutputFormat): boolean {
+  return LOSSY_FORMATS.includes(format);
+}
+
 export const transformSchema = z
   .object({
     width: z.number().int().min(1).max(MAX_DIMENSION).optional(),
     height: z.number().int().min(1).max(MAX_DIMENSION).optional(),
     fit: z.enum(FITS),
     format: z.enum(OUTPUT_FORMATS),
+    /** Encoder quality asked for by the client; absent means the format's default (see takesQuality). */
+    quality: z.number().int().min(1).max(100).optional(),
   })
   .strict()
   .refine((t) => t.width !== undefined || t.height !== undefined, 'a transform needs a width or a height');
@@ -37,6 +47,8 @@ export function canonicalTransform(transform: Transform): string {
     `h=${transform.height ?? ''}`,
     `fit=${transform.fit}`,
     `f=${transform.format}`,
+    // Only when asked for, so the keys of every variant rendered before quality existed stay valid.
+    ...(transform.quality === undefined ? [] : [`q=${transform.quality}`]),
   ].join(',');
 }
 
@@ -47,4 +59,5 @@ export const CONTENT_TYPES: Record<OutputFormat, string> = {
   avif: 'image/avif',
   gif: 'image/gif',
   tiff: 'image/tiff',
+  bmp: 'image/bmp',
 };

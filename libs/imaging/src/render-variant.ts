@@ -2,11 +2,12 @@ import sharp, { type Sharp } from 'sharp';
 import { CONTENT_TYPES, type OutputFormat, type Transform, targetSize } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageLimits, ImageProbe } from './image-probe';
+import { bmpFileBytes, encodeBmp } from './encode-bmp';
 import { checkOutputBytes, checkOutputSize, keepsFrames } from './output-limits';
 
 export interface RenderOptions {
   limits: ImageLimits;
-  /** JPEG/WebP/AVIF quality. */
+  /** JPEG/WebP/AVIF quality when the transform asks for none (AVIF uses 30 less, see encode). */
   quality: number;
   /** Processing budget; libvips stops cooperatively when it runs out. */
   timeoutMs: number;
@@ -23,7 +24,18 @@ export interface RenderedVariant {
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 
-function encode(image: Sharp, format: OutputFormat, quality: number): Sharp {
+/**
+ * The encoder quality of a format: the transform's when the client asked for one, else the
+ * configured default (AVIF reaches JPEG's look at a much lower quality number, hence 30 less).
+ */
+export function qualityOf(format: OutputFormat, asked: number | undefined, configured: number): number {
+  if (asked !== undefined) return asked;
+  return format === 'avif' ? Math.max(1, configured - 30) : configured;
+}
+
+type EncoderFormat = Exclude<OutputFormat, 'bmp'>;
+
+function encode(image: Sharp, format: EncoderFormat, quality: number): Sharp {
   switch (format) {
     case 'jpeg':
       return image.jpeg({ quality, mozjpeg: false });
@@ -32,12 +44,20 @@ function encode(image: Sharp, format: OutputFormat, quality: number): Sharp {
     case 'webp':
       return image.webp({ quality });
     case 'avif':
-      return image.avif({ quality: Math.max(1, quality - 30), effort: 4 });
+      return image.avif({ quality, effort: 4 });
     case 'gif':
       return image.gif();
     case 'tiff':
       return image.tiff({ compression: 'lzw' });
   }
+}
+
+/** BMP from sharp's raw pixels (libvips has no BMP writer); the byte limit is checked before the pixels are. */
+async function encodeToBmp(image: Sharp, withAlpha: boolean, limits: ImageLimits): Promise<{ data: Buffer; info: { width: number; height: number } }> {
+  const channels = withAlpha ? 4 : 3;
+  const raw = await (withAlpha ? image.ensureAlpha() : image.removeAlpha()).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  checkOutputBytes(bmpFileBytes(raw.info.width, raw.info.height, channels), limits);
+  return { data: encodeBmp({ data: raw.data, width: raw.info.width, height: raw.info.height, channels }), info: raw.info };
 }
 
 function renderError(error: unknown): ImageCloudError {
@@ -72,6 +92,7 @@ export async function renderVariant(
   const animated = keepsFrames(probe, transform.format);
   const size = targetSize(probe, transform);
   const flattenOnWhite = transform.fit === 'pad' || transform.format === 'jpeg';
+  const quality = qualityOf(transform.format, transform.quality, options.quality);
 
   let image = sharp(bytes, {
     animated,
@@ -96,7 +117,10 @@ export async function renderVariant(
   }
 
   try {
-    const { data, info } = await encode(image, transform.format, options.quality).toBuffer({ resolveWithObject: true });
+    const { data, info }: { data: Buffer; info: { width: number; height: number; pages?: number; pageHeight?: number } } =
+      transform.format === 'bmp'
+        ? await encodeToBmp(image, probe.hasAlpha && !flattenOnWhite, options.limits)
+        : await encode(image, transform.format, quality).toBuffer({ resolveWithObject: true });
     checkOutputBytes(data.length, options.limits);
     const frames = animated ? (info.pages ?? probe.frames) : 1;
     return {
