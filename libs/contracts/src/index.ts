@@ -27,6 +27,8 @@ export {
   canonicalTransform,
   CONTENT_TYPES,
   takesQuality,
+  defaultQualityOf,
+  withEffectiveQuality,
 } from './transform';
 export { targetSize, type TargetSize } from './target-size';
 export { originalKeyOf, variantKeyOf } from './storage-keys';

@@ -39,6 +39,24 @@ export const transformSchema = z
 
 export type Transform = z.infer<typeof transformSchema>;
 
+/**
+ * The encoder quality a format gets when the client asks for none: the configured one, and for
+ * AVIF 30 less (AVIF reaches JPEG's look at a much lower quality number).
+ */
+export function defaultQualityOf(format: OutputFormat, configured: number): number {
+  return format === 'avif' ? Math.max(1, configured - 30) : configured;
+}
+
+/**
+ * The transform with a quality only where it changes the output: not for a lossless format, not
+ * when it is the format's default. Equal outputs then share one variant key (and one cache entry).
+ */
+export function withEffectiveQuality(transform: Transform, configuredQuality: number): Transform {
+  const { quality, ...rest } = transform;
+  if (quality === undefined || !takesQuality(transform.format) || quality === defaultQualityOf(transform.format, configuredQuality)) return rest;
+  return { ...rest, quality };
+}
+
 /** A stable text form of a transform: equal transforms give equal strings, whatever the key order. */
 export function canonicalTransform(transform: Transform): string {
   return [

@@ -1,5 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
-import { CONTENT_TYPES, type OutputFormat, type Transform, targetSize } from '@image-cloud/contracts';
+import { CONTENT_TYPES, type OutputFormat, type Transform, defaultQualityOf, targetSize } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageLimits, ImageProbe } from './image-probe';
 import { bmpFileBytes, encodeBmp } from './encode-bmp';
@@ -7,7 +7,7 @@ import { checkOutputBytes, checkOutputSize, keepsFrames } from './output-limits'
 
 export interface RenderOptions {
   limits: ImageLimits;
-  /** JPEG/WebP/AVIF quality when the transform asks for none (AVIF uses 30 less, see encode). */
+  /** JPEG/WebP/AVIF quality when the transform asks for none (see defaultQualityOf). */
   quality: number;
   /** Processing budget; libvips stops cooperatively when it runs out. */
   timeoutMs: number;
@@ -23,15 +23,6 @@ export interface RenderedVariant {
 }
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
-
-/**
- * The encoder quality of a format: the transform's when the client asked for one, else the
- * configured default (AVIF reaches JPEG's look at a much lower quality number, hence 30 less).
- */
-export function qualityOf(format: OutputFormat, asked: number | undefined, configured: number): number {
-  if (asked !== undefined) return asked;
-  return format === 'avif' ? Math.max(1, configured - 30) : configured;
-}
 
 type EncoderFormat = Exclude<OutputFormat, 'bmp'>;
 
@@ -92,7 +83,7 @@ export async function renderVariant(
   const animated = keepsFrames(probe, transform.format);
   const size = targetSize(probe, transform);
   const flattenOnWhite = transform.fit === 'pad' || transform.format === 'jpeg';
-  const quality = qualityOf(transform.format, transform.quality, options.quality);
+  const quality = transform.quality ?? defaultQualityOf(transform.format, options.quality);
 
   let image = sharp(bytes, {
     animated,

@@ -1,8 +1,18 @@
 import { Router } from 'express';
 import type { AppConfig } from '@image-cloud/config';
-import { type GetImageRequest, type ImageService, parseGetImageRequest, parseGetThumbnailRequest, urlParam } from '@image-cloud/image-service';
+import { withEffectiveQuality } from '@image-cloud/contracts';
+import {
+  type GetImageRequest,
+  type ImageService,
+  type RequestDefaults,
+  negotiateFormat,
+  parseGetImageRequest,
+  parseGetThumbnailRequest,
+  urlParam,
+} from '@image-cloud/image-service';
 import type { Request, Response } from 'express';
 import type { OriginalMeta } from '@image-cloud/storage';
+import { cacheScopeOf } from '../http/cache-scope';
 import { clientSignal } from '../http/client-signal';
 import { notesOf } from '../http/request-log';
 import { sendStored } from '../http/send-stored';
@@ -27,6 +37,11 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
   const router = Router();
   const maxAgeSeconds = config.server.imageMaxAgeSeconds;
 
+  /** A signed URL (a browser's) without a format negotiates it when server.signedUrlFormat is auto. */
+  function defaultsOf(res: Response): RequestDefaults {
+    return { format: cacheScopeOf(res).signedUntil !== undefined ? config.server.signedUrlFormat : 'jpeg' };
+  }
+
   async function answer(req: Request, res: Response, request: GetImageRequest): Promise<void> {
     const options = {
       onlySendIfLocal: request.onlySendIfLocal,
@@ -48,7 +63,16 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
       await sendStored(req, res, object, { cache, maxAgeSeconds, lastModified: new Date(object.meta.fetchedAt), versioned: request.version !== undefined });
       return;
     }
-    const { object, cache, coalesced } = await service.openVariant(request.url, request.transform, options);
+    let transform = request.transform;
+    if (request.negotiateFormat) {
+      // Set before anything can answer, so 304s, HEADs and errors of a negotiated URL carry it too.
+      res.setHeader('Vary', 'Accept');
+      const format = await negotiateFormat(req.headers.accept, async () => (await service.originalMeta(request.url, options)).object.hasAlpha ?? false);
+      transform = { ...transform, format };
+    }
+    // The negotiated format and only an effective quality go into the variant key.
+    transform = withEffectiveQuality(transform, config.worker.quality);
+    const { object, cache, coalesced } = await service.openVariant(request.url, transform, options);
     notesOf(res).coalesced = coalesced;
     await sendStored(req, res, object, {
       cache,
@@ -59,9 +83,9 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
     });
   }
 
-  router.get('/get_image', (req, res) => answer(req, res, parseGetImageRequest(req.query)));
+  router.get('/get_image', (req, res) => answer(req, res, parseGetImageRequest(req.query, defaultsOf(res))));
 
-  router.get('/get_thumbnail', (req, res) => answer(req, res, parseGetThumbnailRequest(req.query, config.thumbnailSizes)));
+  router.get('/get_thumbnail', (req, res) => answer(req, res, parseGetThumbnailRequest(req.query, config.thumbnailSizes, defaultsOf(res))));
 
   router.get('/image_info', async (req, res) => {
     const url = urlParam(req.query);
