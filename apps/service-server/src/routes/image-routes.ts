@@ -32,6 +32,27 @@ function originalInfo(meta: OriginalMeta) {
   };
 }
 
+/**
+ * image_info: what a page needs to lay an image out before it loads. width/height are as displayed
+ * (EXIF orientation applied), as they always were; displayWidth/displayHeight say so explicitly for
+ * layout code, and the placeholders are there once they could be computed.
+ */
+function layoutInfo(meta: OriginalMeta) {
+  return {
+    width: meta.width,
+    height: meta.height,
+    displayWidth: meta.width,
+    displayHeight: meta.height,
+    ...(meta.orientation ? { orientation: meta.orientation } : {}),
+    format: meta.format,
+    bytes: meta.bytes,
+    frames: meta.frames,
+    contentType: meta.contentType,
+    hasAlpha: meta.hasAlpha ?? false,
+    ...(meta.placeholders ? { dominantColor: meta.placeholders.dominantColor, thumbHash: meta.placeholders.thumbHash } : {}),
+  };
+}
+
 /** get_image, get_thumbnail, image_info and delete_image: the image endpoints of the HTTP API. */
 export function imageRoutes(service: ImageService, config: AppConfig): Router {
   const router = Router();
@@ -89,11 +110,11 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
 
   router.get('/image_info', async (req, res) => {
     const url = urlParam(req.query);
-    const { object: meta, cache, coalesced } = await service.originalMeta(url, { signal: clientSignal(res), requestId: notesOf(res).requestId });
+    const { object: meta, cache, coalesced } = await service.originalWithPlaceholders(url, { signal: clientSignal(res), requestId: notesOf(res).requestId });
     notesOf(res).coalesced = coalesced;
     res.setHeader('X-Cache', cache);
     res.setHeader('Cache-Control', 'no-cache');
-    res.json({ width: meta.width, height: meta.height, format: meta.format, bytes: meta.bytes, frames: meta.frames, contentType: meta.contentType });
+    res.json(layoutInfo(meta));
   });
 
   router.delete('/delete_image', async (req, res) => {
