@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { thumbHashToApproximateAspectRatio, thumbHashToRGBA } from 'thumbhash';
 import { configureSharp } from './configure-sharp';
-import { computePlaceholders } from './layout-placeholders';
+import { computePlaceholders, dominantColorOf } from './layout-placeholders';
 import { makeOrientedJpeg } from './testing';
 
 const options = { maxPixels: 50_000_000, timeoutMs: 5000 };
@@ -36,6 +36,18 @@ describe('computePlaceholders', () => {
     const png = await sharp({ create: { width: 50, height: 50, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0 } } }).png().toBuffer();
     const preview = decoded((await computePlaceholders(png, options)).thumbHash);
     expect(Math.max(...preview.rgba.filter((_, i) => i % 4 === 3))).toBeLessThan(64);
+  });
+
+  it('takes the dominant colour from a 4096-bin histogram, as sharp stats().dominant does, ignoring invisible pixels', async () => {
+    // 60% red-ish, 40% blue; and a transparent green half that must not count.
+    const pixels = (rgb: number[], alpha: number, n: number) => Array.from({ length: n }, () => [...rgb, alpha]).flat();
+    const rgba = Uint8Array.from([...pixels([250, 10, 10], 255, 60), ...pixels([0, 0, 255], 255, 40), ...pixels([0, 255, 0], 0, 500)]);
+    expect(dominantColorOf(rgba)).toBe('#f80808');
+    const image = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#3070b0' } }).png().toBuffer();
+    const { dominant } = await sharp(image).stats();
+    const hexOf = (n: number) => n.toString(16).padStart(2, '0');
+    expect((await computePlaceholders(image, options)).dominantColor).toBe(`#${hexOf(dominant.r)}${hexOf(dominant.g)}${hexOf(dominant.b)}`);
+    expect(dominantColorOf(Uint8Array.from(pixels([0, 255, 0], 0, 4)))).toBe('#08f808');
   });
 
   it('refuses an undecodable image (the probe child stores null then)', async () => {
