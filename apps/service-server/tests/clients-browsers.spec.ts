@@ -160,6 +160,15 @@ describe('an open cloud', () => {
       expect(head.headers.get('content-type')).toBe('image/webp');
     });
 
+    it('errors of a negotiated URL carry Vary: Accept too (a CDN caches the final ones)', async () => {
+      for (const accept of [CHROME_ACCEPT, '*/*']) {
+        const missing = await auto('/status/404', accept);
+        expect(missing.status).toBe(404);
+        expect(missing.headers.get('vary')).toBe('Accept');
+        expect(((await missing.json()) as { error: string }).error).toBe('origin_not_found');
+      }
+    });
+
     it('answers without Vary: Accept when nothing was negotiated (originals, named formats, thumbnails, image_info)', async () => {
       for (const response of [
         await system.getImage('/bytes/photo.jpg', {}, { headers: { accept: CHROME_ACCEPT } }),
