@@ -19,7 +19,10 @@ module.exports = function jestPreset(projectDir, overrides = {}) {
     transform: {
       '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
       '^.+\\.lua$': path.join(__dirname, 'tools/jest-text-transform.cjs'),
+      // ESM-only dependencies, turned into CommonJS for jest's module system.
+      '/node_modules/thumbhash/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
     },
+    transformIgnorePatterns: ['/node_modules/(?!thumbhash/)'],
     moduleNameMapper,
     testTimeout: 30_000,
     ...overrides,

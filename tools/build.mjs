@@ -1,7 +1,8 @@
-// Bundles each app into dist/<app>/main.js. Dependencies stay external (sharp and bullmq ship native
-// code and Lua scripts); tsconfig path aliases are resolved by esbuild at bundle time, and our own
+// Bundles each app into dist/<app>/main.js. Dependencies stay external, but for the ESM-only ones
+// (tools/bundle-externals.mjs); tsconfig path aliases are resolved by esbuild at bundle time, and our own
 // .lua scripts are bundled as text.
 import { build } from 'esbuild';
+import { externalPackages } from './bundle-externals.mjs';
 
 const entries = {
   'service-server/main': 'apps/service-server/src/main.ts',
@@ -19,7 +20,7 @@ await Promise.all(
       platform: 'node',
       target: 'node20',
       format: 'cjs',
-      packages: 'external',
+      external: externalPackages,
       loader: { '.lua': 'text' },
       sourcemap: true,
       logLevel: 'warning',

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { build } from 'esbuild';
+import { externalPackages } from './bundle-externals.mjs';
 
 const available = readdirSync('bench').filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
 const name = process.argv[2];
@@ -18,7 +19,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  packages: 'external',
+  external: externalPackages,
   loader: { '.lua': 'text' },
   logLevel: 'warning',
 });

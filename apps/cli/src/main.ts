@@ -18,14 +18,17 @@ options:
   --path <path>           the endpoint: /get_image (default), /get_thumbnail or /image_info
   --expires-in <seconds>  how long the URL stays valid (default 3600; the cloud refuses more than
                           its signedUrlMaxLifetimeSeconds)
-  name=value …            the request's parameters; url=… is required
+  name=value …            the request's parameters; url=… is required. For browsers:
+                          format_when_resize=auto (AVIF/WebP/JPEG by the browser's Accept),
+                          dpr=1..4 (decimals allowed), quality=1..100; the rest as in the README
+                          (booleans true/false/1/0, format names in any case, jpg/tif aliases)
   -h, --help              this text
 
 example:
   IMAGE_CLOUD_SIGNING_KEY=… image-cloud sign --base https://img.example.com --tenant shop-search \\
     url=https://shop.example/p/1.jpg resize_width=200 resize_height=200`;
 
-const PREFETCH_HELP = `usage: image-cloud prefetch --base <cloud URL> [--interval <ms>] <file of URLs, one per line>
+const PREFETCH_HELP = `usage: image-cloud prefetch --base <cloud URL> [--interval <ms>] [--placeholders] <file of URLs, one per line>
 
 Submits the URLs (one per line, # comments) as one fire_and_forget batch and shows its progress
 until it is complete. The tenant token comes from IMAGE_CLOUD_TOKEN (none needed when the cloud
@@ -34,6 +37,8 @@ runs open).
 options:
   --base <URL>            the cloud's base URL (required)
   --interval <ms>         how often to ask for the batch's progress (default 1000, at least 100)
+  --placeholders          also compute each image's layout placeholders (dominantColor, thumbHash
+                          of image_info) ahead
   -h, --help              this text`;
 
 const USAGE = `usage: image-cloud sign --base <cloud URL> --tenant <name> [--expires-in <seconds>] [name=value …]
@@ -118,7 +123,11 @@ function progressLine(p: BatchProgress): string {
 }
 
 async function prefetch(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { base: { type: 'string' }, interval: { type: 'string', default: '1000' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { base: { type: 'string' }, interval: { type: 'string', default: '1000' }, placeholders: { type: 'boolean', default: false } },
+  });
   const base = baseOption(values.base);
   if (positionals.length !== 1) fail('give exactly one file of URLs.');
   const intervalMs = Number(values.interval);
@@ -130,7 +139,7 @@ async function prefetch(args: string[]): Promise<void> {
   const token = process.env['IMAGE_CLOUD_TOKEN'];
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
 
-  const submitted = await fetch(`${base}/fire_and_forget`, { method: 'POST', headers, body: JSON.stringify({ urls }) });
+  const submitted = await fetch(`${base}/fire_and_forget`, { method: 'POST', headers, body: JSON.stringify({ urls, ...(values.placeholders ? { placeholders: true } : {}) }) });
   // A proxy in front may answer an HTML error page: keep the status, not a JSON parse error.
   const answer: unknown = await submitted.json().catch(() => ({}));
   if (submitted.status !== 202) fail(`the cloud answered ${submitted.status}: ${messageOf(answer)}`);

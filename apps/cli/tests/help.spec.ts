@@ -20,8 +20,8 @@ describe('image-cloud --help', () => {
   });
 
   it.each([
-    ['sign', ['--base', '--tenant', '--path', '--expires-in', 'IMAGE_CLOUD_SIGNING_KEY']],
-    ['prefetch', ['--base', '--interval', 'IMAGE_CLOUD_TOKEN']],
+    ['sign', ['--base', '--tenant', '--path', '--expires-in', 'IMAGE_CLOUD_SIGNING_KEY', 'format_when_resize=auto', 'dpr=', 'quality=']],
+    ['prefetch', ['--base', '--interval', '--placeholders', 'IMAGE_CLOUD_TOKEN']],
   ])('%s --help describes that command and its options, and runs nothing', (command, options) => {
     for (const args of [[command, '--help'], [command, '--base', 'https://img.example.com', '-h'], ['--help', command]]) {
       const result = run(args);

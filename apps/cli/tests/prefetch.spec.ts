@@ -66,6 +66,20 @@ describe('image-cloud prefetch', () => {
     expect(result.stdout.trim().endsWith('complete')).toBe(true);
   }, 60_000);
 
+  it('--placeholders has the layout placeholders computed ahead: image_info answers them from the cache', async () => {
+    const file = join(dataDir, 'placeholders.txt');
+    const url = origin.url('/bytes/p.jpg?cli=placeholders');
+    await writeFile(file, `${url}\n`);
+    const cli = spawn(process.execPath, [CLI, 'prefetch', '--base', base, '--interval', '200', '--placeholders', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    cli.stderr!.on('data', (chunk) => (stderr += chunk));
+    const [status] = await once(cli, 'exit');
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    const info = await fetch(`${base}/image_info?url=${encodeURIComponent(url)}`);
+    expect(info.headers.get('x-cache')).toBe('HIT');
+    expect(await info.json()).toMatchObject({ displayWidth: 200, displayHeight: 150, dominantColor: expect.stringMatching(/^#[0-9a-f]{6}$/), thumbHash: expect.any(String) });
+  }, 60_000);
+
   it('refuses an --interval that is not a number of milliseconds, before sending anything', () => {
     const result = spawnSync(process.execPath, [CLI, 'prefetch', '--base', base, '--interval', 'abc', join(dataDir, 'urls.txt')], { encoding: 'utf8' });
     expect(result.status).toBe(2);

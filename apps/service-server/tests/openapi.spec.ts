@@ -106,13 +106,25 @@ describe('GET /openapi.json', () => {
         .map((p) => p.name)
         .sort();
     expect(names('get', '/get_image')).toEqual(
-      ['url', 'resize_width', 'resize_height', 'keep_aspect_ratio', 'force_to_size', 'format_when_resize', 'no_image', 'use_alternative_clouds', 'only_send_if_local', 'v', 'tenant', 'expires'].sort(),
+      ['url', 'resize_width', 'resize_height', 'keep_aspect_ratio', 'force_to_size', 'format_when_resize', 'dpr', 'quality', 'no_image', 'use_alternative_clouds', 'only_send_if_local', 'v', 'tenant', 'expires'].sort(),
     );
     const size = operation('get', '/get_thumbnail').parameters.find((p) => p.name === 'size')!;
     expect({ required: size.required, values: size.schema['enum'] }).toEqual({ required: true, values: THUMBNAIL_SIZES });
     expect(operation('get', '/get_image').parameters.find((p) => p.name === 'resize_width')!.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 10_000 });
     expect(names('get', '/fire_and_forget/{batch}')).toEqual(['batch']);
-    expect(names('get', '/get_thumbnail', ['header'])).toEqual(['If-Modified-Since', 'If-None-Match', 'If-Range', 'Range']);
+    expect(names('get', '/get_thumbnail', ['header'])).toEqual(['Accept', 'If-Modified-Since', 'If-None-Match', 'If-Range', 'Range']);
+  });
+
+  it('documents the accepted spellings of the browser-facing parameters (issue 9)', () => {
+    const param = (name: string) => operation('get', '/get_image').parameters.find((p) => p.name === name)!.schema;
+    expect(param('format_when_resize')).toMatchObject({ default: 'jpeg' });
+    expect([...(param('format_when_resize')['enum'] as string[])].sort()).toEqual(['auto', 'avif', 'bmp', 'gif', 'jpeg', 'jpg', 'png', 'tif', 'tiff', 'webp']);
+    expect(param('dpr')).toMatchObject({ type: 'number', minimum: 1, maximum: 4, default: 1 });
+    expect(param('quality')).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
+    expect(param('keep_aspect_ratio')).toMatchObject({ type: 'boolean', default: true });
+    expect(JSON.stringify(document.paths['/fire_and_forget']!)).toContain('placeholders');
+    expect(JSON.stringify(document.paths['/image_info']!)).toEqual(expect.stringContaining('thumbHash'));
+    expect(JSON.stringify(document.paths['/image_info']!)).toEqual(expect.stringContaining('displayWidth'));
   });
 
   it('names every code of the error registry, each under its status in the operations that answer it', () => {

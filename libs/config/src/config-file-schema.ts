@@ -70,6 +70,12 @@ export const serverSchema = z
     imageMaxAgeSeconds: z.number().int().min(0).default(86_400),
     /** How long an origin 404 or an undecodable image is remembered. @defaultValue 60 */
     negativeCacheSeconds: z.number().int().min(0).default(60),
+    /**
+     * Format of a resized image when a signed URL (a browser's) names none: `jpeg` as for every
+     * other request, or `auto` to pick AVIF/WebP/JPEG from the browser's Accept header (answered
+     * with `Vary: Accept`, which a CDN in front must honour). @defaultValue "jpeg"
+     */
+    signedUrlFormat: z.enum(['jpeg', 'auto']).default('jpeg'),
   })
   .strict();
 

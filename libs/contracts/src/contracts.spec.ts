@@ -1,4 +1,16 @@
-import { canonicalTransform, fetchJobFor, fetchJobIdOf, fetchJobSchema, originalKeyOf, renderJobFor, renderJobIdOf, renderJobSchema, variantKeyOf } from './index';
+import {
+  canonicalTransform,
+  defaultQualityOf,
+  fetchJobFor,
+  fetchJobIdOf,
+  fetchJobSchema,
+  originalKeyOf,
+  renderJobFor,
+  renderJobIdOf,
+  renderJobSchema,
+  variantKeyOf,
+  withEffectiveQuality,
+} from './index';
 
 describe('keys and ids', () => {
   const url = 'https://images.example-shop.de/p/1.jpg';
@@ -24,6 +36,27 @@ describe('keys and ids', () => {
       variantKeyOf(url, { width: 200, height: 200, fit: 'inside', format: 'webp' }),
     ]);
     expect(keys.size).toBe(5);
+  });
+
+  it('keys a quality only when it changes the output, and keeps the keys of variants made before quality existed', () => {
+    const plain = { width: 200, fit: 'inside', format: 'jpeg' } as const;
+    expect(canonicalTransform(plain)).toBe('v1,w=200,h=,fit=inside,f=jpeg');
+    expect(canonicalTransform({ ...plain, quality: 40 })).toBe('v1,w=200,h=,fit=inside,f=jpeg,q=40');
+    expect(withEffectiveQuality({ ...plain, quality: 80 }, 80)).toEqual(plain);
+    expect(withEffectiveQuality({ ...plain, quality: 40 }, 80)).toEqual({ ...plain, quality: 40 });
+    expect(withEffectiveQuality({ ...plain, format: 'avif', quality: 50 }, 80)).toEqual({ ...plain, format: 'avif' });
+    expect(withEffectiveQuality({ ...plain, format: 'png', quality: 40 }, 80)).toEqual({ ...plain, format: 'png' });
+    expect(withEffectiveQuality({ ...plain, format: 'bmp', quality: 40 }, 80)).toEqual({ ...plain, format: 'bmp' });
+    expect([defaultQualityOf('jpeg', 80), defaultQualityOf('webp', 80), defaultQualityOf('avif', 80), defaultQualityOf('avif', 20)]).toEqual([80, 80, 50, 1]);
+  });
+
+  it('gives a fetch job asking for placeholders its own id, so a finished plain fetch never stands in for it', () => {
+    const plain = fetchJobFor(url, 'sync');
+    const withPlaceholders = fetchJobFor(url, 'sync', { placeholders: true });
+    expect(plain).not.toHaveProperty('placeholders');
+    expect(fetchJobSchema.parse(withPlaceholders).placeholders).toBe(true);
+    expect(fetchJobIdOf(withPlaceholders)).toBe(`${fetchJobIdOf(plain)}-placeholders`);
+    expect(fetchJobIdOf(withPlaceholders)).not.toContain(':');
   });
 
   it('makes BullMQ-safe render job ids: one per variant and urgency, the same in both lane sizes', () => {

@@ -24,12 +24,18 @@ export const fetchJobSchema = z
     batchId: batchIdSchema.optional(),
     /** The request that queued the job, for the workers' log lines (never part of the job id). */
     requestId: requestIdSchema.optional(),
+    /** Also compute the layout placeholders (dominant colour, ThumbHash), even for an original stored without them. */
+    placeholders: z.boolean().optional(),
   })
   .strict();
 
 export type FetchJob = z.infer<typeof fetchJobSchema>;
 
-export function fetchJobFor(url: string, urgency: LaneUrgency, options: { useAlternativeClouds?: boolean; batchId?: string; requestId?: string } = {}): FetchJob {
+export function fetchJobFor(
+  url: string,
+  urgency: LaneUrgency,
+  options: { useAlternativeClouds?: boolean; batchId?: string; requestId?: string; placeholders?: boolean } = {},
+): FetchJob {
   return {
     url,
     originalKey: originalKeyOf(url),
@@ -38,6 +44,7 @@ export function fetchJobFor(url: string, urgency: LaneUrgency, options: { useAlt
     enqueuedAt: Date.now(),
     ...(options.batchId === undefined ? {} : { batchId: options.batchId }),
     ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+    ...(options.placeholders ? { placeholders: true } : {}),
   };
 }
 
@@ -46,8 +53,9 @@ export function fetchJobFor(url: string, urgency: LaneUrgency, options: { useAlt
  * waits behind a queued prefetch of the same original; whichever runs second finds it stored (or
  * waits for the download lease of the first). BullMQ ids must not contain ':'.
  */
-export function fetchJobIdOf(job: Pick<FetchJob, 'originalKey' | 'urgency'>): string {
-  return `fetch-${job.urgency}-${job.originalKey}`;
+export function fetchJobIdOf(job: Pick<FetchJob, 'originalKey' | 'urgency' | 'placeholders'>): string {
+  // Its own id: a finished plain fetch of the same original must not stand in for it.
+  return `fetch-${job.urgency}-${job.originalKey}${job.placeholders ? '-placeholders' : ''}`;
 }
 
 /** The failure-cache field of an original's download: shared by sync and async fetches. */

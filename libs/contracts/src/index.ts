@@ -26,6 +26,9 @@ export {
   type Transform,
   canonicalTransform,
   CONTENT_TYPES,
+  takesQuality,
+  defaultQualityOf,
+  withEffectiveQuality,
 } from './transform';
 export { targetSize, type TargetSize } from './target-size';
 export { originalKeyOf, variantKeyOf } from './storage-keys';

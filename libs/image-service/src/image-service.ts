@@ -118,6 +118,18 @@ export class ImageService {
     return { object: meta, cache: 'MISS', coalesced };
   }
 
+  /**
+   * Metadata of the original with its layout placeholders (image_info): computed once per original
+   * by a fetch job that asks for them, which downloads the original or, when it is stored without
+   * them, decodes the stored bytes in the worker's probe child.
+   */
+  async originalWithPlaceholders(url: string, options: FetchOptions = {}): Promise<Served<OriginalMeta>> {
+    const stored = await this.deps.storage.getOriginalMeta(originalKeyOf(url));
+    if (stored && stored.placeholders !== undefined) return { object: stored, cache: 'HIT' };
+    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs, false, true);
+    return { object: meta, cache: 'MISS', coalesced };
+  }
+
   /** A variant, stored or rendered now. */
   async openVariant(url: string, transform: Transform, options: FetchOptions = {}): Promise<Served<StoredObject<VariantMeta>>> {
     const { storage, failures, renderQueues, waiter } = this.deps;
@@ -168,9 +180,20 @@ export class ImageService {
    * any size of it), waited for within `deadline`. `forRender`: the render admission check runs
    * first, so no download starts for a request that would be refused anyway.
    */
-  private async fetchOriginal(url: string, options: FetchOptions, deadline: number, forRender = false): Promise<{ meta: OriginalMeta; coalesced: boolean }> {
+  private async fetchOriginal(
+    url: string,
+    options: FetchOptions,
+    deadline: number,
+    forRender = false,
+    placeholders = false,
+  ): Promise<{ meta: OriginalMeta; coalesced: boolean }> {
     const { storage, failures, fetchQueue, waiter } = this.deps;
-    const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false, requestId: options.requestId });
+    const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false, requestId: options.requestId, placeholders });
+    // With placeholders, an original stored without them is not the result yet.
+    const findMeta = async () => {
+      const meta = await storage.getOriginalMeta(job.originalKey);
+      return meta && (!placeholders || meta.placeholders !== undefined) ? meta : null;
+    };
     if (options.onlySendIfLocal) throw new ImageCloudError('not_cached', 'The image is not cached here (only_send_if_local).');
     await this.forgetUnlessFinal(job.originalKey, FETCH_FAILURE_FIELD);
     if (forRender) await this.deps.overload.check('sync-normal');
@@ -179,7 +202,7 @@ export class ImageService {
     const meta = await this.waitingFor(jobId, () => waiter.wait({
       jobId,
       deadline,
-      findResult: () => storage.getOriginalMeta(job.originalKey),
+      findResult: findMeta,
       findFailure: () => orUnavailable(() => failures.get(job.originalKey, FETCH_FAILURE_FIELD)),
       reassure: async () => {
         await fetchQueue.ensureQueued(job);

@@ -19,9 +19,27 @@ export function wholeNumber(min: number, max: number) {
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
-/** Booleans as the existing clients send them: true/false/1/0, any case; absent or empty is the default. */
+/** A number from `min` to `max`, decimals allowed (`dpr=1.5`). */
+export function decimalNumber(min: number, max: number) {
+  const error = (issue: { input?: unknown }) => `must be a number from ${min} to ${max}, but received ${quote(issue.input)}`;
+  return z.number({ error }).min(min, { error }).max(max, { error });
+}
+
+/** The spellings of a boolean the old Python service read (compared in lower case), and their value. */
+export const BOOLEAN_SPELLINGS: Readonly<Record<string, boolean>> = { true: true, false: false, '1': true, '0': false };
+
+/**
+ * Booleans as the existing clients send them: true/false, True/False, 1/0, any case; absent or
+ * empty is the default. One preprocess reads them for every boolean parameter; other text stays
+ * as it is, so the refusal says what was received.
+ */
 export function flag(defaultValue: boolean) {
-  return z.boolean({ error: (issue) => `must be true, false, 1 or 0, but received ${quote(issue.input)}` }).default(defaultValue);
+  return z
+    .preprocess(
+      (value) => (typeof value === 'string' ? (value.trim() === '' ? undefined : (BOOLEAN_SPELLINGS[value.trim().toLowerCase()] ?? value)) : value),
+      z.boolean({ error: (issue) => `must be true, false, 1 or 0, but received ${quote(issue.input)}` }).default(defaultValue),
+    )
+    .meta({ default: defaultValue });
 }
 
 /** One of `values`, named in the refusal; a value is read case-insensitively. */

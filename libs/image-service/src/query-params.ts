@@ -18,16 +18,16 @@ export function stringParam(query: RawQuery, name: string): string | undefined {
   return value;
 }
 
-/** The schema a field's value is checked by, past `.optional()` and `.default()`. */
+/** The schema a field's value is checked by, past `.optional()` and `.default()` (booleans read their text themselves, see flag). */
 function valueSchema(field: z.ZodType): z.ZodType {
   const def = field.def as { type: string; innerType?: z.ZodType };
   return (def.type === 'optional' || def.type === 'default') && def.innerType ? valueSchema(def.innerType) : field;
 }
 
 /**
- * A query parameter's text as the value its schema checks: digits as a number, true/false/1/0 as
- * a boolean, enum values in any case. Text that is none of those is left as it is, so the schema
- * refuses it and says what it received. Empty means absent (the default applies).
+ * A query parameter's text as the value its schema checks: a number as a number, enum values in
+ * any case. Text that is neither is left as it is, so the schema refuses it and says what it
+ * received. Empty means absent (the default applies).
  */
 function fromText(field: z.ZodType, text: string): unknown {
   if (text.trim() === '') return undefined;
@@ -35,11 +35,7 @@ function fromText(field: z.ZodType, text: string): unknown {
   switch (schema.def.type) {
     case 'number':
     case 'literal':
-      return /^\d+$/.test(text.trim()) ? Number(text.trim()) : text;
-    case 'boolean': {
-      const lower = text.toLowerCase();
-      return lower === 'true' || lower === '1' ? true : lower === 'false' || lower === '0' ? false : text;
-    }
+      return /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text.trim()) : text;
     case 'enum':
       return text.toLowerCase();
     default:

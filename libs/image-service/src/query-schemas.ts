@@ -1,9 +1,18 @@
 import { z } from 'zod';
 import { MAX_DIMENSION, OUTPUT_FORMATS, type OutputFormat } from '@image-cloud/contracts';
-import { flag, oneOf, oneOfNumbers, originUrlField, wholeNumber } from './query-fields';
+import { decimalNumber, flag, oneOf, oneOfNumbers, originUrlField, wholeNumber } from './query-fields';
 
-/** Spellings of a format the existing clients send. */
+/** Spellings of a format the existing clients send (Pillow's names). */
 export const FORMAT_ALIASES: Readonly<Record<string, OutputFormat>> = { jpg: 'jpeg', tif: 'tiff' };
+
+/** format_when_resize=auto: AVIF, WebP or JPEG as the request's Accept header allows. */
+export const NEGOTIATED_FORMAT = 'auto';
+
+/** What format_when_resize accepts: the formats, then auto, then the aliases. */
+const FORMAT_NAMES = [...OUTPUT_FORMATS, NEGOTIATED_FORMAT, ...Object.keys(FORMAT_ALIASES)] as [string, ...string[]];
+
+/** Device pixel ratio: 1 to 4, decimals allowed. */
+export const MAX_DPR = 4;
 
 /** Spellings of the old documentation that existing clients send, and the parameter each means. */
 export const OLD_SPELLINGS: Readonly<Record<string, string>> = { use_alternativ_clouds: 'use_alternative_clouds' };
@@ -27,9 +36,21 @@ export const getImageQuerySchema = z.object({
   resize_height: wholeNumber(1, MAX_DIMENSION).optional().meta({ description: 'Height of the target box in pixels.' }),
   keep_aspect_ratio: flag(true).meta({ description: 'true: fit inside the box, never enlarged; false: exactly the box, stretched.' }),
   force_to_size: flag(false).meta({ description: 'Exactly the box: fitted (never enlarged) and centred on white. Needs both resize_width and resize_height.' }),
-  format_when_resize: oneOf([...OUTPUT_FORMATS, ...Object.keys(FORMAT_ALIASES)] as [string, ...string[]], OUTPUT_FORMATS)
-    .default('jpeg')
-    .meta({ description: `Output format of a resized image (${Object.entries(FORMAT_ALIASES).map(([alias, format]) => `${alias} = ${format}`).join(', ')}); any case.` }),
+  format_when_resize: oneOf(FORMAT_NAMES, [...OUTPUT_FORMATS, NEGOTIATED_FORMAT])
+    .optional()
+    .meta({
+      default: 'jpeg',
+      description:
+        `Output format of a resized image, any case (${Object.entries(FORMAT_ALIASES).map(([alias, format]) => `${alias} = ${format}`).join(', ')}). ` +
+        'auto: AVIF, WebP or JPEG as the Accept header lists image/avif or image/webp (PNG for an image with alpha when neither is accepted), answered with Vary: Accept. ' +
+        'Without the parameter: jpeg, or auto for signed URLs when the server is configured so (server.signedUrlFormat).',
+    }),
+  dpr: decimalNumber(1, MAX_DPR)
+    .optional()
+    .meta({ default: 1, description: 'Device pixel ratio (1 to 4, decimals allowed): multiplies resize_width and resize_height, within the output limits.' }),
+  quality: wholeNumber(1, 100)
+    .optional()
+    .meta({ description: 'Encoder quality of jpeg, webp and avif (1 to 100); the default is the configured render quality (avif: 30 less). Ignored for lossless formats.' }),
   no_image: flag(false).meta({ description: 'Make sure the original is cached and answer its metadata as JSON instead of an image.' }),
   ...sharedImageParams,
 });

@@ -1,6 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { CONTENT_TYPES } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
+import type { Placeholders } from './layout-placeholders';
 import { type AcceptedFormat, sniffFormat } from './sniff-format';
 
 export interface ImageLimits {
@@ -22,6 +23,8 @@ export interface ImageProbe {
   frames: number;
   orientation?: number;
   hasAlpha: boolean;
+  /** Computed only when the probe was asked for them; null when the image could not be decoded for them. */
+  placeholders?: Placeholders | null;
 }
 
 /** The output formats' types, plus the accepted inputs that are not outputs (libvips calls AVIF "heif"). */

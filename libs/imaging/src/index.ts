@@ -4,3 +4,5 @@ export { probeImage, type ImageProbe, type ImageLimits } from './image-probe';
 export { renderVariant, type RenderOptions, type RenderedVariant } from './render-variant';
 export { readImageSource, type ImageSource } from './image-source';
 export { checkOutputBytes, checkOutputSize } from './output-limits';
+export { computePlaceholders, type Placeholders } from './layout-placeholders';
+export { encodeBmp, bmpFileBytes, type RawPixels } from './encode-bmp';

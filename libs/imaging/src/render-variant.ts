@@ -1,12 +1,13 @@
 import sharp, { type Sharp } from 'sharp';
-import { CONTENT_TYPES, type OutputFormat, type Transform, targetSize } from '@image-cloud/contracts';
+import { CONTENT_TYPES, type OutputFormat, type Transform, defaultQualityOf, targetSize } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ImageLimits, ImageProbe } from './image-probe';
+import { bmpFileBytes, encodeBmp } from './encode-bmp';
 import { checkOutputBytes, checkOutputSize, keepsFrames } from './output-limits';
 
 export interface RenderOptions {
   limits: ImageLimits;
-  /** JPEG/WebP/AVIF quality. */
+  /** JPEG/WebP/AVIF quality when the transform asks for none (see defaultQualityOf). */
   quality: number;
   /** Processing budget; libvips stops cooperatively when it runs out. */
   timeoutMs: number;
@@ -23,7 +24,9 @@ export interface RenderedVariant {
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 
-function encode(image: Sharp, format: OutputFormat, quality: number): Sharp {
+type EncoderFormat = Exclude<OutputFormat, 'bmp'>;
+
+function encode(image: Sharp, format: EncoderFormat, quality: number): Sharp {
   switch (format) {
     case 'jpeg':
       return image.jpeg({ quality, mozjpeg: false });
@@ -32,12 +35,20 @@ function encode(image: Sharp, format: OutputFormat, quality: number): Sharp {
     case 'webp':
       return image.webp({ quality });
     case 'avif':
-      return image.avif({ quality: Math.max(1, quality - 30), effort: 4 });
+      return image.avif({ quality, effort: 4 });
     case 'gif':
       return image.gif();
     case 'tiff':
       return image.tiff({ compression: 'lzw' });
   }
+}
+
+/** BMP from sharp's raw pixels (libvips has no BMP writer); the byte limit is checked before the pixels are. */
+async function encodeToBmp(image: Sharp, withAlpha: boolean, limits: ImageLimits): Promise<{ data: Buffer; info: { width: number; height: number } }> {
+  const channels = withAlpha ? 4 : 3;
+  const raw = await (withAlpha ? image.ensureAlpha() : image.removeAlpha()).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  checkOutputBytes(bmpFileBytes(raw.info.width, raw.info.height, channels), limits);
+  return { data: encodeBmp({ data: raw.data, width: raw.info.width, height: raw.info.height, channels }), info: raw.info };
 }
 
 function renderError(error: unknown): ImageCloudError {
@@ -72,6 +83,7 @@ export async function renderVariant(
   const animated = keepsFrames(probe, transform.format);
   const size = targetSize(probe, transform);
   const flattenOnWhite = transform.fit === 'pad' || transform.format === 'jpeg';
+  const quality = transform.quality ?? defaultQualityOf(transform.format, options.quality);
 
   let image = sharp(bytes, {
     animated,
@@ -96,7 +108,10 @@ export async function renderVariant(
   }
 
   try {
-    const { data, info } = await encode(image, transform.format, options.quality).toBuffer({ resolveWithObject: true });
+    const { data, info }: { data: Buffer; info: { width: number; height: number; pages?: number; pageHeight?: number } } =
+      transform.format === 'bmp'
+        ? await encodeToBmp(image, probe.hasAlpha && !flattenOnWhite, options.limits)
+        : await encode(image, transform.format, quality).toBuffer({ resolveWithObject: true });
     checkOutputBytes(data.length, options.limits);
     const frames = animated ? (info.pages ?? probe.frames) : 1;
     return {

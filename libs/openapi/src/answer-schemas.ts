@@ -4,8 +4,10 @@ import { z } from 'zod';
 
 const count = z.number().int().min(0);
 
-/** `GET /image_info`: width and height as displayed (EXIF orientation applied). */
-export const imageInfoSchema = z.object({
+const orientation = z.number().int().min(1).max(8).optional().meta({ description: 'EXIF orientation, when the image has one.' });
+
+/** What image_info and no_image both say about an original: width and height as displayed (EXIF orientation applied). */
+const originalBasicsSchema = z.object({
   width: count,
   height: count,
   format: z.string().meta({ description: "sharp's format name: jpeg, png, webp, gif, heif, tiff, svg …" }),
@@ -14,10 +16,27 @@ export const imageInfoSchema = z.object({
   contentType: z.string(),
 });
 
+/** `GET /image_info`: what a page needs to lay the image out before it loads. */
+export const imageInfoSchema = originalBasicsSchema.extend({
+  displayWidth: count.meta({ description: 'Width as displayed, after EXIF orientation (orientations 5–8 swap the stored sides).' }),
+  displayHeight: count.meta({ description: 'Height as displayed, after EXIF orientation.' }),
+  orientation,
+  hasAlpha: z.boolean().meta({ description: 'Whether the image has an alpha channel.' }),
+  dominantColor: z
+    .string()
+    .regex(/^#[0-9a-f]{6}$/)
+    .optional()
+    .meta({ description: 'The dominant colour, #rrggbb; absent only when the image could not be decoded for it.' }),
+  thumbHash: z
+    .string()
+    .optional()
+    .meta({ description: 'ThumbHash (https://evanw.github.io/thumbhash/) of the image, base64: a blurred preview with the aspect ratio and alpha.' }),
+});
+
 /** `GET /get_image?no_image=true`: the cached original's metadata. */
-export const originalInfoSchema = imageInfoSchema.extend({
+export const originalInfoSchema = originalBasicsSchema.extend({
   url: z.string(),
-  orientation: z.number().int().min(1).max(8).optional().meta({ description: 'EXIF orientation, when the image has one.' }),
+  orientation,
   fetchedAt: z.string().meta({ description: 'ISO 8601: when the original was downloaded.' }),
   etag: z.string().meta({ description: 'Strong ETag of the original bytes, quoted.' }),
 });
@@ -34,4 +53,8 @@ export const readinessSchema = z.object({ status: z.literal('ready') });
 /** `POST /fire_and_forget`. */
 export const fireAndForgetBodySchema = z.object({
   urls: z.array(z.string()).max(200_000).meta({ description: 'Origin URLs to fetch and cache; up to 200 000.' }),
+  placeholders: z
+    .boolean()
+    .optional()
+    .meta({ description: "Also compute each original's layout placeholders (dominantColor, thumbHash of image_info) ahead. Default false." }),
 });

@@ -33,6 +33,7 @@ const IMAGE_HEADERS: Record<string, HeaderSpec> = {
   'X-Lane': { description: 'Variants only: the lane that rendered it.', schema: { type: 'string', enum: ['normal', 'big'] } },
   'X-Request-Id': { description: "The caller's X-Request-Id when plausible, otherwise one made by the server.", schema: string },
   'Accept-Ranges': { description: 'bytes', schema: string },
+  Vary: { description: '`Accept` exactly when the format was negotiated from it (format_when_resize=auto, or a signed URL under server.signedUrlFormat auto); absent otherwise.', schema: string },
 };
 
 const RETRY_AFTER: Record<string, HeaderSpec> = {
@@ -47,7 +48,7 @@ const IMAGE_BYTES: ResponseSpec = {
 
 const NOT_MODIFIED: ResponseSpec = {
   description: 'The client\'s copy is current (If-None-Match, compared weakly; If-Modified-Since only without it).',
-  headers: { ETag: IMAGE_HEADERS['ETag'], 'Last-Modified': IMAGE_HEADERS['Last-Modified'], 'Cache-Control': IMAGE_HEADERS['Cache-Control'] },
+  headers: { ETag: IMAGE_HEADERS['ETag'], 'Last-Modified': IMAGE_HEADERS['Last-Modified'], 'Cache-Control': IMAGE_HEADERS['Cache-Control'], Vary: IMAGE_HEADERS['Vary'] },
 };
 
 const PARTIAL: ResponseSpec = {
@@ -58,6 +59,10 @@ const PARTIAL: ResponseSpec = {
 
 /** What image GETs read of the request's headers: a CDN revalidates and fetches in parts. */
 const imageRequestHeaders = z.object({
+  Accept: z
+    .string()
+    .optional()
+    .meta({ description: 'Read only when the format is negotiated: image/avif, then image/webp when listed by name (q > 0); wildcards alone mean JPEG (PNG for an image with alpha).' }),
   'If-None-Match': z.string().optional().meta({ description: 'ETags the client holds (weak comparison, lists, *): 304 when one is current. Decides alone when present.' }),
   'If-Modified-Since': z.string().optional().meta({ description: 'HTTP date: 304 when the image is not newer. Ignored with If-None-Match.' }),
   Range: z.string().optional().meta({ description: 'One range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<suffix>` (GET only): 206.' }),
@@ -128,10 +133,10 @@ function operations(options: ImageCloudApiOptions): OperationSpec[] {
       method: 'get',
       path: '/image_info',
       operationId: 'getImageInfo',
-      summary: "The original's size, format and frames",
+      summary: "The original's size, format and frames, and placeholders to lay it out before it loads",
       tags: ['images'],
       query: imageRoute(imageUrlQuerySchema),
-      responses: { '200': json(imageInfoSchema, 'Width and height as displayed (EXIF orientation applied).') },
+      responses: { '200': json(imageInfoSchema, 'Width and height as displayed (EXIF orientation applied), alpha, dominant colour and ThumbHash (computed once per original).') },
       errors: [...IMAGE_ERRORS, ...SIGNED_ERRORS],
       errorHeaders: RETRY_AFTER,
       security: IMAGE_SECURITY,

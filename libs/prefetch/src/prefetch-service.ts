@@ -28,7 +28,8 @@ export class PrefetchService {
     private readonly deps: { storage: ImageStorage; queue: FetchQueue; batches: BatchTracker },
   ) {}
 
-  async submit(urls: unknown, tenant: string | null): Promise<BatchReceipt> {
+  /** `placeholders`: also compute each original's layout placeholders ahead of image_info. */
+  async submit(urls: unknown, tenant: string | null, options: { placeholders?: boolean } = {}): Promise<BatchReceipt> {
     if (!Array.isArray(urls)) throw new ImageCloudError('bad_parameter', 'The body must be JSON {"urls": ["http(s)://…", …]}.');
     if (urls.length === 0) throw new ImageCloudError('bad_parameter', 'The "urls" list is empty.');
     if (urls.length > MAX_BATCH_URLS) {
@@ -54,7 +55,7 @@ export class PrefetchService {
           return;
         }
         seen.add(checked.url);
-        candidates.push(fetchJobFor(checked.url, 'async', { batchId }));
+        candidates.push(fetchJobFor(checked.url, 'async', { batchId, placeholders: options.placeholders ?? false }));
       });
       const fresh = await this.withoutKnown(candidates);
       receipt.duplicate += candidates.length - fresh.length;
@@ -69,7 +70,7 @@ export class PrefetchService {
   /** Drops the URLs whose original is already cached or whose prefetch is already queued. */
   private async withoutKnown(candidates: FetchJob[]): Promise<FetchJob[]> {
     const cached = await Promise.all(candidates.map((job) => this.deps.storage.getOriginalMeta(job.originalKey)));
-    const uncached = candidates.filter((_, i) => cached[i] === null);
+    const uncached = candidates.filter((job, i) => cached[i] === null || (job.placeholders === true && cached[i]!.placeholders === undefined));
     const ids = uncached.map((job) => fetchJobIdOf(job));
     const queued = await this.deps.queue.existingPrefetchIds(ids);
     return uncached.filter((_, i) => !queued.has(ids[i]!));

@@ -23,6 +23,8 @@ export interface ProbeRequestMessage {
   kind: 'probe';
   source: ImageSource;
   limits: ImageLimits;
+  /** Also decode for the layout placeholders, within this many ms (less than the probe's kill budget). */
+  placeholdersWithinMs?: number;
 }
 
 export type SandboxRequestMessage = RenderRequestMessage | ProbeRequestMessage;

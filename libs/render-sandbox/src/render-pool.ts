@@ -89,8 +89,10 @@ export class RenderPool {
    * Reads an original's header and checks the input limits in a child, under the same kill,
    * memory ceiling and loader restrictions as rendering: a hostile header never runs in the worker.
    */
-  async probe(source: ImageSource, limits: ImageLimits, budgetMs: number): Promise<ImageProbe> {
-    const reply = await this.ask({ id: this.nextId++, kind: 'probe', source, limits }, budgetMs);
+  async probe(source: ImageSource, limits: ImageLimits, budgetMs: number, options: { placeholders?: boolean } = {}): Promise<ImageProbe> {
+    // The placeholders' decode stops itself at half the budget, so a slow one never gets the probe killed.
+    const placeholders = options.placeholders ? { placeholdersWithinMs: Math.floor(budgetMs / 2) } : {};
+    const reply = await this.ask({ id: this.nextId++, kind: 'probe', source, limits, ...placeholders }, budgetMs);
     if (!('probe' in reply)) throw new Error('render child answered a probe without a probe');
     return reply.probe;
   }

@@ -1,6 +1,15 @@
 import { toImageCloudError } from '@image-cloud/errors';
-import { configureSharp, probeImage, readImageSource, renderVariant } from '@image-cloud/imaging';
+import { type ImageProbe, type ImageLimits, computePlaceholders, configureSharp, probeImage, readImageSource, renderVariant } from '@image-cloud/imaging';
 import { type ChildReadyMessage, type RenderReplyMessage, type SandboxRequestMessage, asBuffer } from './render-messages';
+
+/** Placeholders are extra: an image they cannot be computed for still gets stored (null: tried, failed). */
+async function placeholdersOf(bytes: Buffer, limits: ImageLimits, timeoutMs: number): Promise<ImageProbe['placeholders']> {
+  try {
+    return await computePlaceholders(bytes, { maxPixels: limits.maxPixels, timeoutMs });
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The body of a render child process: renders one request at a time for its parent, which kills
@@ -16,7 +25,9 @@ export function serveRenderRequests(): void {
       const source = 'bytes' in message.source ? { bytes: asBuffer(message.source.bytes) } : message.source;
       const bytes = await readImageSource(source);
       if (message.kind === 'probe') {
-        process.send!({ id: message.id, ok: true, probe: await probeImage(bytes, message.limits) } satisfies RenderReplyMessage);
+        const probe = await probeImage(bytes, message.limits);
+        if (message.placeholdersWithinMs !== undefined) probe.placeholders = await placeholdersOf(bytes, message.limits, message.placeholdersWithinMs);
+        process.send!({ id: message.id, ok: true, probe } satisfies RenderReplyMessage);
         return;
       }
       const probe = message.probe ?? (await probeImage(bytes, message.options.limits));

@@ -17,6 +17,11 @@ export interface OriginalMeta {
   orientation?: number;
   /** Whether the image has an alpha channel (so rendering needs no second look at the header). */
   hasAlpha?: boolean;
+  /**
+   * What a page shows before the image loads, computed once per original when asked for
+   * (image_info, a prefetch with placeholders); `null` when the image could not be decoded for them.
+   */
+  placeholders?: { dominantColor: string; thumbHash: string } | null;
   fetchedAt: string;
   originEtag?: string;
   originLastModified?: string;

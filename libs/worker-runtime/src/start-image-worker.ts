@@ -182,7 +182,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     peers,
     leases,
     limits,
-    probe: (source, probeLimits) => probePool.probe(source, probeLimits, PROBE_BUDGET_MS),
+    probe: (source, probeLimits, probeOptions) => probePool.probe(source, probeLimits, PROBE_BUDGET_MS, probeOptions),
     downloadWaitMs: leaseTtlMs,
     originSlots,
     slotReleases,

@@ -1,8 +1,18 @@
 import { Router } from 'express';
 import type { AppConfig } from '@image-cloud/config';
-import { type GetImageRequest, type ImageService, parseGetImageRequest, parseGetThumbnailRequest, urlParam } from '@image-cloud/image-service';
+import { withEffectiveQuality } from '@image-cloud/contracts';
+import {
+  type GetImageRequest,
+  type ImageService,
+  type RequestDefaults,
+  negotiateFormat,
+  parseGetImageRequest,
+  parseGetThumbnailRequest,
+  urlParam,
+} from '@image-cloud/image-service';
 import type { Request, Response } from 'express';
 import type { OriginalMeta } from '@image-cloud/storage';
+import { cacheScopeOf } from '../http/cache-scope';
 import { clientSignal } from '../http/client-signal';
 import { notesOf } from '../http/request-log';
 import { sendStored } from '../http/send-stored';
@@ -22,10 +32,36 @@ function originalInfo(meta: OriginalMeta) {
   };
 }
 
+/**
+ * image_info: what a page needs to lay an image out before it loads. width/height are as displayed
+ * (EXIF orientation applied), as they always were; displayWidth/displayHeight say so explicitly for
+ * layout code, and the placeholders are there once they could be computed.
+ */
+function layoutInfo(meta: OriginalMeta) {
+  return {
+    width: meta.width,
+    height: meta.height,
+    displayWidth: meta.width,
+    displayHeight: meta.height,
+    ...(meta.orientation ? { orientation: meta.orientation } : {}),
+    format: meta.format,
+    bytes: meta.bytes,
+    frames: meta.frames,
+    contentType: meta.contentType,
+    hasAlpha: meta.hasAlpha ?? false,
+    ...(meta.placeholders ? { dominantColor: meta.placeholders.dominantColor, thumbHash: meta.placeholders.thumbHash } : {}),
+  };
+}
+
 /** get_image, get_thumbnail, image_info and delete_image: the image endpoints of the HTTP API. */
 export function imageRoutes(service: ImageService, config: AppConfig): Router {
   const router = Router();
   const maxAgeSeconds = config.server.imageMaxAgeSeconds;
+
+  /** A signed URL (a browser's) without a format negotiates it when server.signedUrlFormat is auto. */
+  function defaultsOf(res: Response): RequestDefaults {
+    return { format: cacheScopeOf(res).signedUntil !== undefined ? config.server.signedUrlFormat : 'jpeg' };
+  }
 
   async function answer(req: Request, res: Response, request: GetImageRequest): Promise<void> {
     const options = {
@@ -48,7 +84,16 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
       await sendStored(req, res, object, { cache, maxAgeSeconds, lastModified: new Date(object.meta.fetchedAt), versioned: request.version !== undefined });
       return;
     }
-    const { object, cache, coalesced } = await service.openVariant(request.url, request.transform, options);
+    let transform = request.transform;
+    if (request.negotiateFormat) {
+      // Set before anything can answer, so 304s, HEADs and errors of a negotiated URL carry it too.
+      res.setHeader('Vary', 'Accept');
+      const format = await negotiateFormat(req.headers.accept, async () => (await service.originalMeta(request.url, options)).object.hasAlpha ?? false);
+      transform = { ...transform, format };
+    }
+    // The negotiated format and only an effective quality go into the variant key.
+    transform = withEffectiveQuality(transform, config.worker.quality);
+    const { object, cache, coalesced } = await service.openVariant(request.url, transform, options);
     notesOf(res).coalesced = coalesced;
     await sendStored(req, res, object, {
       cache,
@@ -59,17 +104,17 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
     });
   }
 
-  router.get('/get_image', (req, res) => answer(req, res, parseGetImageRequest(req.query)));
+  router.get('/get_image', (req, res) => answer(req, res, parseGetImageRequest(req.query, defaultsOf(res))));
 
-  router.get('/get_thumbnail', (req, res) => answer(req, res, parseGetThumbnailRequest(req.query, config.thumbnailSizes)));
+  router.get('/get_thumbnail', (req, res) => answer(req, res, parseGetThumbnailRequest(req.query, config.thumbnailSizes, defaultsOf(res))));
 
   router.get('/image_info', async (req, res) => {
     const url = urlParam(req.query);
-    const { object: meta, cache, coalesced } = await service.originalMeta(url, { signal: clientSignal(res), requestId: notesOf(res).requestId });
+    const { object: meta, cache, coalesced } = await service.originalWithPlaceholders(url, { signal: clientSignal(res), requestId: notesOf(res).requestId });
     notesOf(res).coalesced = coalesced;
     res.setHeader('X-Cache', cache);
     res.setHeader('Cache-Control', 'no-cache');
-    res.json({ width: meta.width, height: meta.height, format: meta.format, bytes: meta.bytes, frames: meta.frames, contentType: meta.contentType });
+    res.json(layoutInfo(meta));
   });
 
   router.delete('/delete_image', async (req, res) => {

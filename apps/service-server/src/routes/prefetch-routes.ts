@@ -1,19 +1,27 @@
 import express, { Router } from 'express';
 import { batchIdSchema } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
+import { booleanParam } from '@image-cloud/image-service';
 import type { ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 
 /** 200 000 URLs of a few hundred bytes each. */
 const MAX_BODY = '64mb';
 
+/** `"placeholders": true` (or any spelling of a boolean the query parameters accept). */
+function placeholdersOption(value: unknown): boolean {
+  if (value === undefined) return false;
+  return booleanParam({ placeholders: typeof value === 'boolean' || typeof value === 'number' ? String(value) : value }, 'placeholders', false);
+}
+
 /** fire_and_forget: bulk prefetch into the async lane, and the progress of a batch. */
 export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker, metrics: ServerMetrics): Router {
   const router = Router();
 
   router.post('/fire_and_forget', express.json({ limit: MAX_BODY }), async (req, res) => {
-    const body = req.body as { urls?: unknown } | undefined;
-    const receipt = await prefetch.submit(body?.urls, (res.locals['tenant'] as string | undefined) ?? null);
+    const body = req.body as { urls?: unknown; placeholders?: unknown } | undefined;
+    const placeholders = placeholdersOption(body?.placeholders);
+    const receipt = await prefetch.submit(body?.urls, (res.locals['tenant'] as string | undefined) ?? null, { placeholders });
     metrics.countBatch(receipt);
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Location', `/fire_and_forget/${receipt.batchId}`);

@@ -51,7 +51,7 @@ export interface FetchPipelineDeps {
   leases: DownloadLeases;
   limits: ImageLimits;
   /** Reads the header and checks the input limits; a sandboxed render child in production. */
-  probe: (source: ImageSource, limits: ImageLimits) => Promise<ImageProbe>;
+  probe: (source: ImageSource, limits: ImageLimits, options?: { placeholders?: boolean }) => Promise<ImageProbe>;
   /** How long to wait for another job's download of the same original. */
   downloadWaitMs: number;
   /** Per-domain download caps; without them downloads are not capped. */

@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { FetchOutcome, FetchState } from './fetch-ports';
+import { addPlaceholders } from './store-original';
 
 const LEASE_POLL_MS = 100;
 
 /**
  * One download per original cluster-wide: the first job takes the original's lease; a job that
  * finds it taken (a sync request while a prefetch downloads, say) waits for that download, which
- * holds only an I/O slot. Ends the job when the other download stored the original.
+ * holds only an I/O slot. Ends the job when the other download stored the original (adding the
+ * placeholders when the job asks for them and they are missing).
  */
 export async function takeDownloadLease(state: FetchState): Promise<FetchOutcome | undefined> {
   const { job, deps } = state;
@@ -17,7 +19,7 @@ export async function takeDownloadLease(state: FetchState): Promise<FetchOutcome
     const meta = await deps.storage.getOriginalMeta(job.originalKey);
     if (meta) {
       await lease?.release();
-      return { kind: 'done', meta };
+      return job.placeholders && meta.placeholders === undefined ? addPlaceholders(state, meta) : { kind: 'done', meta };
     }
     if (lease) {
       state.lease = lease;
