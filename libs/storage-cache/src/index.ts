@@ -1,0 +1,1 @@
+export { ByteLruDirectory, type CachedFile } from './byte-lru-directory';
