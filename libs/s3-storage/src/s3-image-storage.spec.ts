@@ -12,6 +12,7 @@ import {
   sampleVariantMeta,
   testKey,
 } from '@image-cloud/storage/testing';
+import { ByteLruDirectory, CachedImageStorage } from '@image-cloud/storage-cache';
 import { S3RVER_CREDENTIALS, type TestS3Server, startTestS3Server } from './testing';
 import { S3ImageStorage } from './s3-image-storage';
 
@@ -49,6 +50,20 @@ describeStorageConformance('S3ImageStorage', async () => {
     cleanup: async () => {
       storage.close();
       await rm(downloadDir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeStorageConformance('CachedImageStorage over S3ImageStorage (what storage.kind "s3" runs)', async () => {
+  const { storage: s3Storage, downloadDir } = await makeS3Storage();
+  const cacheDir = await mkdtemp(join(tmpdir(), 'image-cloud-s3-cache-'));
+  const storage = new CachedImageStorage({ backend: s3Storage, cache: ByteLruDirectory.open(cacheDir, 64 * 1024 * 1024) });
+  return {
+    storage,
+    cleanup: async () => {
+      s3Storage.close();
+      await rm(downloadDir, { recursive: true, force: true });
+      await rm(cacheDir, { recursive: true, force: true });
     },
   };
 });

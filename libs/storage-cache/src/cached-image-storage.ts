@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import type { ImageStorage, NewOriginalMeta, NewVariantMeta, OriginalMeta, StoredObject, VariantMeta } from '@image-cloud/storage';
 import type { ByteLruDirectory, CachedFile } from './byte-lru-directory';
@@ -64,8 +65,9 @@ export class CachedImageStorage implements ImageStorage {
 
   async readOriginal(originalKey: string): Promise<{ meta: OriginalMeta; bytes: Buffer } | null> {
     const cached = this.cached<OriginalMeta>(originalKey, ORIGINAL_LEAF);
-    const local = cached && readWhole(cached);
-    if (cached && local) return { meta: cached.meta, bytes: local };
+    // Asynchronous, as LocalDirectoryStorage reads originals: they run to megabytes.
+    const local = cached && (await readFile(cached.path).catch(() => null));
+    if (cached && local?.length === cached.bytes) return { meta: cached.meta, bytes: local };
     const generation = this.cache.generationOf(originalKey);
     const read = await this.backend.readOriginal(originalKey);
     if (read) await this.keep(originalKey, ORIGINAL_LEAF, read.bytes, read.meta, generation);
@@ -210,21 +212,6 @@ function openCached<M>(cached: CachedFile<M>): StoredObject<M> | null {
   try {
     const bytes = readFd(fd, cached.bytes);
     return bytes && { meta: cached.meta, body: Readable.from([bytes], { objectMode: false }), bytes };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A cached object's bytes, or null when its file is gone. */
-function readWhole<M>(cached: CachedFile<M>): Buffer | null {
-  let fd: number;
-  try {
-    fd = openSync(cached.path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    return readFd(fd, cached.bytes);
   } finally {
     closeSync(fd);
   }
