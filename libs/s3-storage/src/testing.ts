@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 /** The credentials s3rver accepts. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -13,6 +14,8 @@ export interface TestS3Server {
   endpoint: string;
   bucket: string;
   port: number;
+  /** Names of the objects under `prefix`, sorted: what a test checks was stored or removed. */
+  list(prefix: string): Promise<string[]>;
   /** Stops the server (SIGTERM), e.g. to test an outage; the objects stay on disk for {@link restart}. */
   stop(): Promise<void>;
   /** Starts it again on the same port, with the same objects. */
@@ -63,6 +66,21 @@ export async function startTestS3Server(bucket = 'image-cloud-test'): Promise<Te
     port,
     stop,
     restart: start,
+    async list(prefix) {
+      const client = new S3Client({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+      try {
+        const names: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+          names.push(...(page.Contents ?? []).map((object) => object.Key!));
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+        return names.sort();
+      } finally {
+        client.destroy();
+      }
+    },
     async close() {
       await stop();
       await rm(directory, { recursive: true, force: true });
