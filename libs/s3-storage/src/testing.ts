@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
@@ -24,7 +25,14 @@ export interface TestS3Server {
   close(): Promise<void>;
 }
 
-const CHILD_SCRIPT = join(__dirname, '..', 'testing', 's3rver-child.cjs');
+/** The workspace root (where nx.json is), from this file as source or bundled into dist/ (benchmarks). */
+function workspaceRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'nx.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+const CHILD_SCRIPT = join(workspaceRoot(), 'libs', 's3-storage', 'testing', 's3rver-child.cjs');
 
 /**
  * Starts s3rver in a child process (see testing/s3rver-child.cjs for why, and for the one way it is
