@@ -108,8 +108,36 @@ it('deletes the original and every variant from the bucket, and the next request
   await bodyOf(again);
 });
 
-it('is ready while the store takes writes', async () => {
-  const ready = await system.request('/readyz');
-  expect(ready.status).toBe(200);
-  await ready.arrayBuffer();
+it('serves hits this host holds while S3 is down, answers 503 unavailable for the rest, and recovers', async () => {
+  const params = { resize_width: '64' };
+  await bodyOf(await system.getImage('/bytes/large.jpg', params));
+  expect((await system.request('/readyz')).status).toBe(200);
+
+  await s3.stop();
+  try {
+    const held = await system.getImage('/bytes/large.jpg', params);
+    expect(held.status).toBe(200);
+    expect(held.headers.get('x-cache')).toBe('HIT');
+    await bodyOf(held);
+
+    const notHeld = await system.getImage('/bytes/large.jpg', { resize_width: '65' });
+    expect(notHeld.status).toBe(503);
+    const body = (await notHeld.json()) as { error: string; message: string };
+    expect(body.error).toBe('unavailable');
+    expect(body.message).toMatch(/image store \(S3\)/);
+    expect(notHeld.headers.get('retry-after')).not.toBeNull();
+    // The readiness probe is rate-limited to one a second: wait for one that saw the outage.
+    let ready = 200;
+    for (let waited = 0; ready === 200 && waited < 10_000; waited += 200) {
+      ready = (await system.request('/readyz')).status;
+      if (ready === 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(ready).toBe(503);
+  } finally {
+    await s3.restart();
+  }
+
+  const back = await system.getImage('/bytes/large.jpg', { resize_width: '65' });
+  expect(back.status).toBe(200);
+  await bodyOf(back);
 });
