@@ -48,7 +48,7 @@ export async function createImageStorage(config: AppConfig, options: StorageBack
   });
   const trouble = options.onCacheTrouble ?? (() => undefined);
   let cached: CachedImageStorage | null = null;
-  const invalidation = await CacheInvalidation.start(config.redisUrl, s3.location, {
+  const invalidation = CacheInvalidation.start(config.redisUrl, s3.location, {
     onInvalidate: (originalKey) => cached?.invalidateOriginal(originalKey),
     onMissedNotices: () => cached?.invalidateAll(),
     onError: (error) => trouble('storage cache invalidation channel failed', error),

@@ -27,6 +27,7 @@ export class CacheInvalidation {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private closed = false;
+  private subscribing: Promise<void> = Promise.resolve();
 
   private constructor(
     redisUrl: string,
@@ -46,11 +47,25 @@ export class CacheInvalidation {
     });
   }
 
-  /** Subscribes to `image-cloud:storage-invalidate:<location>`. */
-  static async start(redisUrl: string, location: string, handlers: CacheInvalidationHandlers): Promise<CacheInvalidation> {
+  /**
+   * Subscribes to `image-cloud:storage-invalidate:<location>`. Not awaited: a process starts (and
+   * serves what it can) while Redis is away; the subscription is made once Redis answers, and
+   * whatever was cached before it is dropped then, as notices may have been missed meanwhile.
+   */
+  static start(redisUrl: string, location: string, handlers: CacheInvalidationHandlers): CacheInvalidation {
     const invalidation = new CacheInvalidation(redisUrl, `image-cloud:storage-invalidate:${location}`, handlers);
-    await invalidation.subscriber.subscribe(invalidation.channel).catch((error: Error) => handlers.onError?.(error));
+    invalidation.subscribing = invalidation.subscriber.subscribe(invalidation.channel).then(
+      () => {
+        if (!invalidation.closed) handlers.onMissedNotices();
+      },
+      (error: Error) => handlers.onError?.(error),
+    );
     return invalidation;
+  }
+
+  /** Resolves once the first subscription is in place (or failed). */
+  subscribed(): Promise<void> {
+    return this.subscribing;
   }
 
   /**

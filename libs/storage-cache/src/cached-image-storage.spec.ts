@@ -148,6 +148,7 @@ describe('CachedImageStorage as a host cache tier', () => {
         }),
       ),
     );
+    await Promise.all(joined.map((one) => one.subscribed()));
     const withNotices = [a, b].map(
       (one, i) => new CachedImageStorage({ backend: counting(shared).storage, cache: one.cache, invalidation: joined[i] }),
     );
