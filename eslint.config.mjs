@@ -12,6 +12,9 @@ const ALLOWED = {
   'libs/logger': [],
   'libs/metrics': ['contracts', 'errors'],
   'libs/storage': [],
+  'libs/storage-cache': ['storage'],
+  'libs/s3-storage': ['errors', 'storage', 'storage-cache'],
+  'libs/storage-backend': ['config', 'errors', 's3-storage', 'storage', 'storage-cache'],
   'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],
   'libs/origin-fetch': ['contracts', 'errors'],
@@ -23,19 +26,19 @@ const ALLOWED = {
   'libs/openapi': ['contracts', 'errors', 'image-service'],
   'libs/prefetch': ['contracts', 'errors', 'job-queue', 'storage'],
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
-  'libs/worker-runtime': ['config', 'contracts', 'errors', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'metrics', 'origin-fetch', 'origin-protection', 'prefetch', 'render-sandbox', 'storage'],
+  'libs/worker-runtime': ['config', 'contracts', 'errors', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'metrics', 'origin-fetch', 'origin-protection', 'prefetch', 'render-sandbox', 'storage', 'storage-backend'],
   'libs/process-lifecycle': ['config'],
   'libs/local-cluster': ['process-lifecycle'],
   'libs/testing': [],
   'libs/tenant-auth': ['redis-scripts'],
-  'apps/service-server': ['config', 'contracts', 'errors', 'http-caching', 'image-service', 'job-queue', 'lane-policy', 'logger', 'metrics', 'openapi', 'prefetch', 'process-lifecycle', 'storage', 'tenant-auth'],
+  'apps/service-server': ['config', 'contracts', 'errors', 'http-caching', 'image-service', 'job-queue', 'lane-policy', 'logger', 'metrics', 'openapi', 'prefetch', 'process-lifecycle', 'storage', 'storage-backend', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'metrics', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
   'apps/launcher': ['config', 'local-cluster', 'logger', 'metrics', 'process-lifecycle'],
   'apps/cli': ['contracts', 'tenant-auth'],
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */
-const SPEC_EXTRA = ['metrics', 'tenant-auth', 'lane-policy', 'testing', 'imaging/testing', 'storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
+const SPEC_EXTRA = ['metrics', 'tenant-auth', 'lane-policy', 'testing', 'imaging/testing', 'storage/testing', 's3-storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
 
 const SPEC_EXTERNAL = ['ioredis', 'bullmq'];
 
@@ -46,10 +49,11 @@ const EXTERNAL_OWNERS = {
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
   'prom-client': ['libs/metrics'],
-  ioredis: ['libs/job-queue', 'libs/lane-policy', 'libs/origin-protection', 'libs/prefetch', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'apps/service-server'],
+  ioredis: ['libs/job-queue', 'libs/lane-policy', 'libs/origin-protection', 'libs/prefetch', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'libs/storage-cache', 'apps/service-server'],
+  '@aws-sdk/client-s3': ['libs/s3-storage'],
 };
 
-const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing'];
+const INTERNAL = [...Object.keys(ALLOWED).filter((p) => p.startsWith('libs/')).map((p) => p.slice(5)), 'imaging/testing', 'storage/testing', 's3-storage/testing'];
 
 function restrictedImports(project, allowed, isSpec) {
   const forbiddenInternal = INTERNAL.filter((name) => !allowed.includes(name) && `libs/${name}` !== project);

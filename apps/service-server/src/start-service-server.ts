@@ -9,7 +9,8 @@ import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { type ProcessMetrics, type Registry, ServerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
-import { LocalDirectoryStorage, StoreWritability } from '@image-cloud/storage';
+import { StoreWritability } from '@image-cloud/storage';
+import { createImageStorage } from '@image-cloud/storage-backend';
 import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { createApp } from './create-app';
 
@@ -44,7 +45,11 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   redis.on('error', (error) => logger.debug('redis connection error', { error: error.message }));
   subscriber.on('error', (error) => logger.debug('redis subscriber error', { error: error.message }));
 
-  const storage = new LocalDirectoryStorage({ dataDir: config.dataDir });
+  const backend = await createImageStorage(config, {
+    role: 'server',
+    onCacheTrouble: (message, error) => logger.debug(message, { error: error?.message }),
+  });
+  const storage = backend.storage;
   const renderQueues = new RenderQueues(redis, config.queuePrefix, config.worker.asyncAttempts);
   const fetchQueue = new FetchQueue(redis, config.queuePrefix, config.worker.asyncAttempts);
   const waiter = new OutcomeWaiter(subscriber, config.queuePrefix, config.server.pollIntervalMs);
@@ -77,8 +82,8 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches });
   const otherProcessMetrics = options.otherProcessMetrics ?? (async () => []);
   const store = new StoreWritability(storage, STORE_PROBE_INTERVAL_MS, (state) => {
-    if (state.writable) logger.info('image store writable again', { dataDir: config.dataDir });
-    else logger.error('image store cannot be written: not ready', { dataDir: config.dataDir, cause: state.cause });
+    if (state.writable) logger.info('image store writable again', { store: backend.location });
+    else logger.error('image store cannot be written: not ready', { store: backend.location, cause: state.cause });
   });
   const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics });
   const server = app.listen(config.port, config.host);
@@ -109,7 +114,7 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
       await Promise.all([renderQueues.close(), fetchQueue.close()]);
       redis.disconnect();
       subscriber.disconnect();
-      await storage.close();
+      await backend.close();
     },
   };
 }

@@ -141,6 +141,31 @@ export const domainLimitSchema = z.union([
     .strict(),
 ]);
 
+/** The local default: DATA_DIR holds every image (`npm start`'s single host). */
+const localStorageSchema = z.object({ kind: z.literal('local') }).strict();
+
+/** Any S3-compatible object store (AWS S3, MinIO, Ceph RGW, R2); credentials come from the AWS_* environment / provider chain. */
+const s3StorageSchema = z
+  .object({
+    kind: z.literal('s3'),
+    bucket: z.string().min(1),
+    /** A non-AWS endpoint, e.g. "http://minio:9000". @defaultValue AWS for the region */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** @defaultValue AWS_REGION, else us-east-1 */
+    region: z.string().min(1).optional(),
+    /** Path-style addressing (endpoint/bucket/key), which most self-hosted servers need. @defaultValue false */
+    forcePathStyle: z.boolean().default(false),
+    /** Prepended to every object name, so several clouds can share a bucket. @defaultValue none */
+    prefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'use letters, digits and !_.*\'()/- only').optional(),
+    /** Local disk cache of hot variants and originals, per process, least recently used out first. @defaultValue 1 GiB */
+    cacheBytes: positiveInt.default(1024 * 1024 * 1024),
+    /** Where the per-process caches live; wiped at start. @defaultValue DATA_DIR/s3-cache */
+    cacheDir: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const storageSchema = z.discriminatedUnion('kind', [localStorageSchema, s3StorageSchema]);
+
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR range like "127.0.0.0/8"');
 
 /** The `CONFIG` JSON document (tenants, keys, domain caps, limits, peers, timings). Unknown keys are errors. */
@@ -176,6 +201,8 @@ export const configFileSchema = z
     worker: workerSchema.prefault({}),
     /** DATA_DIR's size budget and eviction (not `storage`, which names the storage backend). */
     disk: diskSchema.prefault({}),
+    /** Where images live: `{"kind": "local"}` (DATA_DIR) or `{"kind": "s3", "bucket": …}`. @defaultValue local */
+    storage: storageSchema.default({ kind: 'local' }),
   })
   .strict();
 
@@ -185,3 +212,4 @@ export type FetchConfig = z.infer<typeof fetchSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type DiskConfig = z.infer<typeof diskSchema>;
+export type StorageConfig = z.infer<typeof storageSchema>;

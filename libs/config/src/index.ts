@@ -1,2 +1,2 @@
 export { loadConfig, ConfigError, type AppConfig } from './load-config';
-export { configFileSchema, type ConfigFile } from './config-file-schema';
+export { configFileSchema, type ConfigFile, type StorageConfig } from './config-file-schema';

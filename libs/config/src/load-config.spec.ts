@@ -87,4 +87,24 @@ describe('loadConfig', () => {
     expect(loadConfig({}, { disk: { maxBytes: 10_000_000_000 } }).disk.maxBytes).toBe(10_000_000_000);
     expect(() => loadConfig({}, { disk: { maxFraction: 1.5 } })).toThrow(/CONFIG key disk\.maxFraction/);
   });
+
+  it('stores images in DATA_DIR unless storage names an S3 bucket, whose optional keys have defaults', () => {
+    expect(loadConfig({}).storage).toEqual({ kind: 'local' });
+    expect(loadConfig({}, { storage: { kind: 's3', bucket: 'images' } }).storage).toEqual({
+      kind: 's3',
+      bucket: 'images',
+      forcePathStyle: false,
+      cacheBytes: 1024 * 1024 * 1024,
+    });
+    const full = { kind: 's3', bucket: 'images', endpoint: 'http://minio:9000', region: 'eu-west-1', forcePathStyle: true, prefix: 'cloud-a/', cacheBytes: 5_000_000, cacheDir: '/var/cache/ic' };
+    expect(loadConfig({}, { storage: full }).storage).toEqual(full);
+  });
+
+  it('names a wrong storage section', () => {
+    expect(() => loadConfig({}, { storage: { kind: 's3' } })).toThrow(/CONFIG key storage\.bucket/);
+    expect(() => loadConfig({}, { storage: { kind: 'gcs' } })).toThrow(/CONFIG key storage/);
+    expect(() => loadConfig({}, { storage: { kind: 's3', bucket: 'b', endpoint: 'ftp://x' } })).toThrow(/CONFIG key storage\.endpoint/);
+    expect(() => loadConfig({}, { storage: { kind: 's3', bucket: 'b', secretAccessKey: 'x' } })).toThrow(/storage.*secretAccessKey|Unrecognized key/);
+    expect(() => loadConfig({}, { storage: { kind: 'local', bucket: 'b' } })).toThrow(/CONFIG key storage/);
+  });
 });

@@ -3,3 +3,4 @@ export { LocalDirectoryStorage, type LocalDirectoryStorageOptions } from './loca
 export { StoreWritability, type WritabilityState } from './writability';
 export { DiskBudget, type DiskBudgetOptions, type BudgetRun, defaultBudgetBytes } from './disk-budget';
 export { scanStore, type StoreScan } from './store-scan';
+export { assertStorageKey } from './storage-key';

@@ -20,7 +20,8 @@ import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
 import { BatchTracker } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
-import { type BudgetRun, DiskBudget, LocalDirectoryStorage } from '@image-cloud/storage';
+import { type BudgetRun, DiskBudget } from '@image-cloud/storage';
+import { createImageStorage } from '@image-cloud/storage-backend';
 import { PrefetchGate } from './prefetch-gate';
 import { measuredDownloads } from './measured-downloads';
 
@@ -75,9 +76,15 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   }
 
   const prefix = config.queuePrefix;
-  const storage = new LocalDirectoryStorage({ dataDir: config.dataDir, maxVariantsPerOriginal: config.disk.maxVariantsPerOriginal });
+  const backend = await createImageStorage(config, {
+    role: `worker-${size}`,
+    maxVariantsPerOriginal: config.disk.maxVariantsPerOriginal,
+    onCacheTrouble: (message, error) => logger.debug(message, { error: error?.message }),
+  });
+  const storage = backend.storage;
   // Every worker may run the budget; a lock file in DATA_DIR lets one of them run it per period.
-  const diskBudget = new DiskBudget({
+  // Only DATA_DIR's images need one: with S3 the local disk holds a cache that bounds itself.
+  const diskBudget = backend.kind !== 'local' ? null : new DiskBudget({
     dataDir: config.dataDir,
     maxBytes: config.disk.maxBytes,
     maxFraction: config.disk.maxFraction,
@@ -111,7 +118,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
         cause: (event.error.cause as Error | undefined)?.message ?? event.error.message,
       });
       // A full disk may be our own doing: check the budget now rather than at the next period.
-      void diskBudget.relieve().then((run) => run && logBudgetRun(run), logFailure);
+      void diskBudget?.relieve().then((run) => run && logBudgetRun(run), logFailure);
     }
     logger.debug('job finished', {
       ...(requestId ? { requestId } : {}),
@@ -131,7 +138,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     if (removed > 0) logger.info('disk budget checked', { dataDir: config.dataDir, ...run });
     else logger.debug('disk budget checked', { dataDir: config.dataDir, ...run });
   };
-  diskBudget.start(logBudgetRun, (error) => logger.error('disk budget check failed', { dataDir: config.dataDir, error: error.message }));
+  diskBudget?.start(logBudgetRun, (error) => logger.error('disk budget check failed', { dataDir: config.dataDir, error: error.message }));
 
   let holdPrefetches = (_held: boolean): void => undefined;
   const gate = new PrefetchGate((held) => holdPrefetches(held), PREFETCH_HOLD_OVER_MS);
@@ -270,14 +277,14 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     async close(graceMs = 30_000) {
       clearInterval(heartbeat);
       clearInterval(prefetchGate);
-      diskBudget.stop();
+      diskBudget?.stop();
       await laneLoad.leave(size, workerId, config.worker.concurrency).catch(() => undefined);
       const closing = Promise.all([renderWorker.close(), fetchWorker.close()]).then(() => true);
       const finished = await Promise.race([closing, sleep(graceMs, false, { ref: false })]);
       if (!finished) await Promise.all([renderWorker.close(true), fetchWorker.close(true)]);
       await renderPool.close();
       await probePool.close();
-      await storage.close();
+      await backend.close();
       await renderQueues.close();
       await parked.close();
       await slotReleases.close();

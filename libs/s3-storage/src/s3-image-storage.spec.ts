@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ImageCloudError } from '@image-cloud/errors';
+import {
+  describeStorageConformance,
+  expectNoObject,
+  expectedEtag,
+  sampleOriginalMeta,
+  sampleVariantMeta,
+  testKey,
+} from '@image-cloud/storage/testing';
+import { ByteLruDirectory, CachedImageStorage } from '@image-cloud/storage-cache';
+import { S3RVER_CREDENTIALS, type TestS3Server, startTestS3Server } from './testing';
+import { S3ImageStorage } from './s3-image-storage';
+
+let s3: TestS3Server;
+let run = 0;
+
+beforeAll(async () => {
+  s3 = await startTestS3Server();
+});
+
+afterAll(async () => {
+  await s3?.close();
+});
+
+/** A storage on the shared test bucket under a prefix of its own, so tests never see each other's objects. */
+async function makeS3Storage(): Promise<{ storage: S3ImageStorage; downloadDir: string }> {
+  const downloadDir = await mkdtemp(join(tmpdir(), 'image-cloud-s3-downloads-'));
+  const storage = new S3ImageStorage({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    prefix: `run-${process.pid}-${run++}`,
+    credentials: S3RVER_CREDENTIALS,
+    downloadDir,
+    downloadCacheBytes: 64 * 1024 * 1024,
+  });
+  return { storage, downloadDir };
+}
+
+describeStorageConformance('S3ImageStorage', async () => {
+  const { storage, downloadDir } = await makeS3Storage();
+  return {
+    storage,
+    cleanup: async () => {
+      storage.close();
+      await rm(downloadDir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeStorageConformance('CachedImageStorage over S3ImageStorage (what storage.kind "s3" runs)', async () => {
+  const { storage: s3Storage, downloadDir } = await makeS3Storage();
+  const cacheDir = await mkdtemp(join(tmpdir(), 'image-cloud-s3-cache-'));
+  const storage = new CachedImageStorage({ backend: s3Storage, cache: ByteLruDirectory.open(cacheDir, 64 * 1024 * 1024) });
+  return {
+    storage,
+    cleanup: async () => {
+      s3Storage.close();
+      await rm(downloadDir, { recursive: true, force: true });
+      await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('S3ImageStorage specifics', () => {
+  const original = testKey('s3 original');
+  const variant = testKey('s3 variant');
+  let storage: S3ImageStorage;
+  let downloadDir: string;
+
+  beforeEach(async () => {
+    ({ storage, downloadDir } = await makeS3Storage());
+  });
+
+  afterEach(async () => {
+    storage.close();
+    await rm(downloadDir, { recursive: true, force: true });
+  });
+
+  it('keeps each prefix to itself: the same keys under another prefix are other objects', async () => {
+    const { storage: neighbour, downloadDir: neighbourDir } = await makeS3Storage();
+    try {
+      await storage.putOriginal(original, randomBytes(100), sampleOriginalMeta());
+      await neighbour.putOriginal(original, randomBytes(100), sampleOriginalMeta());
+      await neighbour.putVariant(original, variant, randomBytes(100), sampleVariantMeta());
+
+      expect(await storage.deleteImage(original)).toBe(1);
+      expect(await neighbour.getOriginalMeta(original)).not.toBeNull();
+      expect(await neighbour.getVariantMeta(original, variant)).not.toBeNull();
+    } finally {
+      neighbour.close();
+      await rm(neighbourDir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a record whose data object is gone missing, never half there', async () => {
+    // What a reader finds when a delete removed the data between its reading the record and the bytes.
+    const bytes = randomBytes(1000);
+    await storage.putOriginal(original, bytes, sampleOriginalMeta());
+    const other = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+    const dataKey = `${storage.location}${original}/data/${expectedEtag(bytes).slice(1, -1)}`.slice(s3.bucket.length + 1);
+    await other.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: dataKey }));
+    other.destroy();
+
+    await expectNoObject(storage, original, variant);
+  });
+
+  it('answers 503 unavailable, naming S3, while the store is down, and recovers when it is back', async () => {
+    await storage.putOriginal(original, randomBytes(100), sampleOriginalMeta());
+    await s3.stop();
+    try {
+      const failure = await storage.getOriginalMeta(original).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ImageCloudError);
+      expect(failure).toMatchObject({ code: 'unavailable', status: 503, retryable: true });
+      expect((failure as Error).message).toMatch(/image store \(S3\)/);
+      await expect(storage.putVariant(original, variant, randomBytes(10), sampleVariantMeta())).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(storage.checkWritable()).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      await s3.restart();
+    }
+    expect(await storage.getOriginalMeta(original)).not.toBeNull();
+    await storage.checkWritable();
+  });
+});

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '@image-cloud/config';
+import { S3RVER_CREDENTIALS, type TestS3Server, startTestS3Server } from '@image-cloud/s3-storage/testing';
+import { LocalDirectoryStorage } from '@image-cloud/storage';
+import { readAll, sampleVariantMeta, testKey } from '@image-cloud/storage/testing';
+import { TEST_REDIS_URL } from '@image-cloud/testing';
+import { createImageStorage } from './create-image-storage';
+
+let dataDir: string;
+let s3: TestS3Server;
+const savedEnv = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+
+beforeAll(async () => {
+  s3 = await startTestS3Server('storage-backend');
+  process.env['AWS_ACCESS_KEY_ID'] = S3RVER_CREDENTIALS.accessKeyId;
+  process.env['AWS_SECRET_ACCESS_KEY'] = S3RVER_CREDENTIALS.secretAccessKey;
+});
+
+afterAll(async () => {
+  await s3?.close();
+  if (savedEnv.id === undefined) delete process.env['AWS_ACCESS_KEY_ID'];
+  else process.env['AWS_ACCESS_KEY_ID'] = savedEnv.id;
+  if (savedEnv.secret === undefined) delete process.env['AWS_SECRET_ACCESS_KEY'];
+  else process.env['AWS_SECRET_ACCESS_KEY'] = savedEnv.secret;
+});
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'image-cloud-storage-backend-'));
+});
+
+afterEach(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function configWith(storage: unknown) {
+  return loadConfig({ DATA_DIR: dataDir, REDIS_URL: TEST_REDIS_URL }, { storage });
+}
+
+it('uses DATA_DIR by default', async () => {
+  const backend = await createImageStorage(configWith(undefined), { role: 'server' });
+  try {
+    expect(backend.kind).toBe('local');
+    expect(backend.storage).toBeInstanceOf(LocalDirectoryStorage);
+    expect(backend.location).toBe(dataDir);
+  } finally {
+    await backend.close();
+  }
+});
+
+it('gives every process of a host its own cache, and a delete in one reaches the others', async () => {
+  const prefix = `backend-${randomBytes(4).toString('hex')}`;
+  const config = configWith({ kind: 's3', bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, prefix });
+  const server = await createImageStorage(config, { role: 'server' });
+  const worker = await createImageStorage(config, { role: 'worker-normal' });
+  try {
+    expect(server.kind).toBe('s3');
+    expect(server.location).toBe(`s3://${s3.bucket}/${prefix}/`);
+    expect(existsSync(join(dataDir, 's3-cache', 'server-0'))).toBe(true);
+    expect(existsSync(join(dataDir, 's3-cache', 'worker-normal-0'))).toBe(true);
+
+    const original = testKey('backend original');
+    const variant = testKey('backend variant');
+    const bytes = randomBytes(5000);
+    await worker.storage.putVariant(original, variant, bytes, sampleVariantMeta());
+    expect((await readAll((await server.storage.openVariant(original, variant))!.body)).equals(bytes)).toBe(true);
+
+    expect(await worker.storage.deleteImage(original)).toBe(1);
+    // The server's copy goes once the notice arrives.
+    let opened = await server.storage.openVariant(original, variant);
+    for (let waited = 0; opened !== null && waited < 5_000; waited += 20) {
+      await sleep(20);
+      opened = await server.storage.openVariant(original, variant);
+    }
+    expect(opened).toBeNull();
+  } finally {
+    await server.close();
+    await worker.close();
+  }
+});

@@ -1,0 +1,1 @@
+export { createImageStorage, type StorageBackend, type StorageBackendOptions } from './create-image-storage';
