@@ -26,6 +26,12 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
 /** Maps anything thrown in a route to the JSON error `{error, message}`; unknown errors are logged and answered 500. */
 export function errorHandler(logger: Logger, negativeCacheSeconds: number): ErrorRequestHandler {
   return (thrown, req, res, _next) => {
+    // Answered already (a stopping server answers its waiting clients itself): whatever the route
+    // finished with afterwards must not cut the connection that answer is still leaving on.
+    if (res.writableEnded) {
+      logger.debug('error after the answer was sent', { requestId: notesOf(res).requestId, path: req.originalUrl, reason: (thrown as Error)?.message });
+      return;
+    }
     // The client hung up (mid-stream, or while waiting): nobody to answer, and not our error.
     // The request's log line says 499.
     if (req.socket.destroyed || res.destroyed) {
