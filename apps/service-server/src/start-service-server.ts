@@ -102,25 +102,10 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
     port,
     url: `http://127.0.0.1:${port}`,
     async close() {
-      // No new connections or requests; in-flight requests may finish while the workers still run
-      // their jobs; keep-alive connections are closed as soon as they turn idle. Whoever still waits
-      // near the end of the grace gets a 503 rather than a cut connection.
-      drain.begin();
-      await new Promise<void>((resolve) => {
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        const answer = setTimeout(() => {
-          const answered = drain.answerWaiting();
-          if (answered > 0) logger.warn('shutting down: answered the requests still waiting 503', { answered });
-        }, ANSWER_WAITING_AFTER_MS);
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        server.close(() => {
-          clearInterval(sweep);
-          clearTimeout(answer);
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      // New requests are refused 503 at once; running ones may finish while the workers still run
+      // their jobs; whoever still waits near the end of the grace gets a 503 rather than a cut connection.
+      const { answeredWaiting } = await drain.drainAndClose(server, { answerWaitingAfterMs: ANSWER_WAITING_AFTER_MS, graceMs: CLOSE_GRACE_MS });
+      if (answeredWaiting > 0) logger.warn('shutting down: answered the requests still waiting 503', { answered: answeredWaiting });
       await waiter.close();
       await Promise.all([renderQueues.close(), fetchQueue.close()]);
       redis.disconnect();

@@ -92,19 +92,22 @@ it('answers every waiting client on SIGTERM (image or 503 unavailable), resets n
 
   const exited = once(server, 'exit');
   server.kill('SIGTERM');
+  // A client that connects while the server drains is told so, not cut off.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const late = await get({ url: origin.url('/bytes/noise.jpg'), resize_width: '64' });
   const outcomes = await Promise.all([...waiting, ...rendering]);
   const [code] = await exited;
 
-  const summary = outcomes.map((outcome) => outcome.status);
-  console.log(`shutdown drain: answers ${JSON.stringify(summary)}`);
+  console.log(`shutdown drain: answers ${JSON.stringify(outcomes.map((outcome) => outcome.status))}, late request ${late.status}`);
   expect(outcomes.filter((outcome) => outcome.status === 'reset')).toEqual([]);
-  for (const outcome of outcomes) {
+  for (const outcome of [...outcomes, late]) {
     expect([200, 503]).toContain(outcome.status);
     if (outcome.status !== 503) continue;
     expect(JSON.parse(outcome.body.toString())).toMatchObject({ error: 'unavailable', message: expect.stringMatching(/shutting down/) });
     expect(outcome.headers['retry-after']).toBe('1');
     expect(outcome.headers['connection']).toBe('close');
   }
+  expect(late.status).toBe(503);
   expect(outcomes.slice(0, WAITING_ON_SLOW_ORIGIN).every((outcome) => outcome.status === 503)).toBe(true);
   expect(code).toBe(0);
   expect(serverLog).toMatch(/answered the requests still waiting 503/);
