@@ -1,8 +1,5 @@
 import { makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
-import { type OriginServer, startOriginServer } from '@image-cloud/testing';
-import { type HttpOutcome, httpGet } from '../../service-server/tests/http-outcome';
-import { waitUntil } from '../../service-server/tests/settled';
-import { type SlowDrip, serveSlowDrip } from '../../service-server/tests/slow-drip-origin';
+import { type HttpOutcome, type OriginServer, type SlowDrip, httpGet, serveSlowDrip, startOriginServer, waitUntil } from '@image-cloud/testing';
 import { type LaunchedCloud, launchCloud } from './launched-cloud';
 
 /**

@@ -9,16 +9,18 @@ import {
   TEST_REDIS_URL,
   countKeysWithPrefix,
   deleteKeysWithPrefix,
+  type HttpOutcome,
+  type SlowDrip,
   freePort,
+  httpGet,
+  serveSlowDrip,
   spawnBuiltApp,
   startOriginServer,
   stopProcesses,
   uniquePrefix,
   waitForHttp,
+  waitUntil,
 } from '@image-cloud/testing';
-import { type HttpOutcome, httpGet } from './http-outcome';
-import { waitUntil } from './settled';
-import { type SlowDrip, serveSlowDrip } from './slow-drip-origin';
 
 /**
  * SIGTERM to a server with clients waiting on downloads that never finish (and on renders that
