@@ -253,9 +253,9 @@ describe('npm start (the launcher)', () => {
     let log = '';
     const starting = startLauncher(port, (chunk) => (log += chunk));
     try {
-      // The children are spawned, but not up yet.
+      // The server is up, the workers are still starting (connecting to Redis, forking render children).
       const until = Date.now() + 20_000;
-      while (!log.includes('[launcher] running:') && Date.now() < until) await new Promise((done) => setTimeout(done, 20));
+      while (!log.includes('"msg":"service server listening') && Date.now() < until) await new Promise((done) => setTimeout(done, 20));
       const tree = descendantsOf(starting.pid!);
       const exited = once(starting, 'exit');
       process.kill(-starting.pid!, 'SIGINT');
