@@ -93,11 +93,19 @@ function pickKind(random: number): Kind {
   return 'hit';
 }
 
-/** Answers by kind and status, and error codes by status. */
+const TIMELINE_BUCKET_SECONDS = 10;
+
+/** Answers by kind and status, error codes by status, and answers by time (when they ended). */
 class Tally {
   readonly byKind = new Map<Kind, Map<string, number>>();
   readonly codes = new Map<string, number>();
+  readonly timeline = new Map<number, Map<string, number>>();
+  startedAt = Date.now();
   add(kind: Kind, status: string, code?: string): void {
+    const bucket = Math.floor((Date.now() - this.startedAt) / 1000 / TIMELINE_BUCKET_SECONDS);
+    const slot = this.timeline.get(bucket) ?? new Map<string, number>();
+    slot.set(status, (slot.get(status) ?? 0) + 1);
+    this.timeline.set(bucket, slot);
     const counts = this.byKind.get(kind) ?? new Map<string, number>();
     counts.set(status, (counts.get(status) ?? 0) + 1);
     this.byKind.set(kind, counts);
@@ -194,6 +202,25 @@ function rssMb(pid: number): { own: number; children: number } {
   return { own: read(pid), children };
 }
 
+/** Render children of this build's workers whose worker is gone (a SIGKILLed worker's must end with it). */
+function orphanedRenderChildren(launcherPid: number): number {
+  const { normal, big } = workerPids(launcherPid);
+  const workers = new Set([...normal, ...big]);
+  let orphans = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(join(DIST_DIR, 'image-worker', 'render-child.js'))) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!workers.has(parent)) orphans++;
+    } catch {
+      // ended while we looked
+    }
+  }
+  return orphans;
+}
+
 interface MemorySample {
   workerRssMb: number[];
   renderChildrenRssMb: number;
@@ -258,6 +285,7 @@ async function main(): Promise<void> {
     const atStart = await sampleMemory(launcher.pid!, redis.url);
 
     const started = Date.now();
+    tally.startedAt = started;
     const endsAt = started + soakSeconds * 1_000;
     const seconds = () => Math.round((Date.now() - started) / 1000);
     let n = 0;
@@ -305,6 +333,7 @@ async function main(): Promise<void> {
     }
     events.push(`${seconds()} s: prefetches ${progress.every((batch) => batch.complete) ? 'all ended' : 'still pending at the bound'}`);
     const atEnd = await sampleMemory(launcher.pid!, redis.url);
+    events.push(`${seconds()} s: ${orphanedRenderChildren(launcher.pid!)} render children left without their worker`);
 
     printResults({ soakSeconds, clients, tally, prefetches, progress, atStart, atEnd, killed, restarts: launcherLog.match(/restarting it in/g)?.length ?? 0 });
     console.log(events.join('\n'));
@@ -342,6 +371,12 @@ function printResults(run: {
   const totals = statuses.map((_, i) => kindRows.reduce((sum, row) => sum + Number(row[i + 2]), 0));
   kindRows.push(['all', kindRows.reduce((sum, row) => sum + Number(row[1]), 0), ...totals]);
   printTable(`Soak: ${run.soakSeconds} s, ${run.clients} get_image clients, a worker SIGKILLed every ${KILL_EVERY_MS / 1000} s (${run.killed} in all, ${run.restarts} restarts by the launcher), Redis restarted once — get_image answers by status`, ['kind', 'requests', ...statuses], kindRows);
+  const buckets = [...run.tally.timeline.keys()].sort((a, b) => a - b);
+  printTable(
+    `Answers by time (${TIMELINE_BUCKET_SECONDS} s buckets, by when the answer ended)`,
+    ['from s', ...statuses],
+    buckets.map((bucket) => [bucket * TIMELINE_BUCKET_SECONDS, ...statuses.map((status) => run.tally.timeline.get(bucket)!.get(status) ?? 0)]),
+  );
   printTable('Error codes seen (status, code from the JSON body or the client error)', ['status and code', 'count'], [...run.tally.codes.entries()].sort());
 
   const failed = new Map<string, number>();
