@@ -35,14 +35,21 @@ const CLIENT_TIMEOUT_MS = 90_000;
 const NORMAL_WORKERS = 2;
 
 type Kind = 'hit' | 'miss-size' | 'miss-original' | 'failing' | 'slow';
-/** Shares of the get_image load, out of 100. */
+/** Shares of the closed-loop clients' get_image load, out of 100. */
 const MIX: Array<[Kind, number]> = [
-  ['hit', 45],
+  ['hit', 50],
   ['miss-size', 20],
   ['miss-original', 15],
   ['failing', 15],
-  ['slow', 5],
 ];
+/**
+ * Requests kept open on the slow domain, by clients of their own: one more than its download slots,
+ * so one always waits for a slot. (Drawn from the mix, slow URLs would soon hold every closed-loop
+ * client, since each takes the whole download timeout.)
+ */
+const SLOW_SLOTS = 2;
+const SLOW_CLIENTS = SLOW_SLOTS + 1;
+const KINDS: Kind[] = [...MIX.map(([kind]) => kind), 'slow'];
 
 interface Origins {
   normal: OriginServer;
@@ -183,7 +190,7 @@ function workerPids(launcherPid: number): { normal: number[]; big: number[] } {
 }
 
 /** Resident memory of a process (and, summed, of its children: the render children), in MB. */
-function rssMb(pid: number): { own: number; children: number } {
+function rssMb(pid: number): { own: number; children: number; childCount: number } {
   const read = (p: number) => {
     try {
       return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -192,14 +199,18 @@ function rssMb(pid: number): { own: number; children: number } {
     }
   };
   let children = 0;
+  let childCount = 0;
   try {
     for (const task of readdirSync(`/proc/${pid}/task`)) {
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) children += read(Number(child));
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        children += read(Number(child));
+        childCount++;
+      }
     }
   } catch {
     // ended while we looked
   }
-  return { own: read(pid), children };
+  return { own: read(pid), children, childCount };
 }
 
 /** Render children of this build's workers whose worker is gone (a SIGKILLed worker's must end with it). */
@@ -224,6 +235,7 @@ function orphanedRenderChildren(launcherPid: number): number {
 interface MemorySample {
   workerRssMb: number[];
   renderChildrenRssMb: number;
+  renderChildren: number;
   redisUsedMb: number;
 }
 
@@ -234,7 +246,7 @@ async function sampleMemory(launcherPid: number, redisUrl: string): Promise<Memo
   try {
     const info = await redis.info('memory');
     const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
-    return { workerRssMb: samples.map((s) => s.own), renderChildrenRssMb: samples.reduce((sum, s) => sum + s.children, 0), redisUsedMb: used / 1024 / 1024 };
+    return { workerRssMb: samples.map((s) => s.own), renderChildrenRssMb: samples.reduce((sum, s) => sum + s.children, 0), renderChildren: samples.reduce((sum, s) => sum + s.childCount, 0), redisUsedMb: used / 1024 / 1024 };
   } finally {
     redis.disconnect();
   }
@@ -254,8 +266,8 @@ async function main(): Promise<void> {
     configPath,
     JSON.stringify({
       allowPrivateOrigins: ['127.0.0.0/8'],
-      // The slow domain gets two download slots: its drips end at the total timeout.
-      domains: { '127.0.0.2': 2, default: 8 },
+      // The slow domain's drips end at the total download timeout.
+      domains: { '127.0.0.2': SLOW_SLOTS, default: 8 },
       fetch: { totalTimeoutMs: 8_000 },
       worker: { processes: NORMAL_WORKERS, bigProcesses: 1 },
     }),
@@ -292,6 +304,9 @@ async function main(): Promise<void> {
     const client = async () => {
       while (Date.now() < endsAt) await getImage(base, pickKind(Math.random()), n++, origins, tally);
     };
+    const slowClient = async () => {
+      while (Date.now() < endsAt) await getImage(base, 'slow', n++, origins, tally);
+    };
     const prefetcher = async () => {
       while (Date.now() < endsAt) {
         const urls = Array.from({ length: PREFETCH_BATCH_URLS }, (_, i) => {
@@ -321,7 +336,7 @@ async function main(): Promise<void> {
       redis = await startEmbeddedRedis({ port: redisPort, dataDir: redisDir });
       events.push(`${seconds()} s: Redis answering again`);
     };
-    await Promise.all([...Array.from({ length: clients }, client), prefetcher(), killer(), redisRestart()]);
+    await Promise.all([...Array.from({ length: clients }, client), ...Array.from({ length: SLOW_CLIENTS }, slowClient), prefetcher(), killer(), redisRestart()]);
     events.push(`${seconds()} s: load stopped`);
 
     // Every prefetch ends once, whatever happened to it: wait (bounded) for the last ones.
@@ -364,13 +379,13 @@ function printResults(run: {
   restarts: number;
 }): void {
   const statuses = [...new Set([...run.tally.byKind.values()].flatMap((counts) => [...counts.keys()]))].sort();
-  const kindRows: Array<Array<string | number>> = MIX.map(([kind]) => {
+  const kindRows: Array<Array<string | number>> = KINDS.map((kind) => {
     const counts = run.tally.byKind.get(kind) ?? new Map<string, number>();
     return [kind, [...counts.values()].reduce((a, b) => a + b, 0), ...statuses.map((status) => counts.get(status) ?? 0)];
   });
   const totals = statuses.map((_, i) => kindRows.reduce((sum, row) => sum + Number(row[i + 2]), 0));
   kindRows.push(['all', kindRows.reduce((sum, row) => sum + Number(row[1]), 0), ...totals]);
-  printTable(`Soak: ${run.soakSeconds} s, ${run.clients} get_image clients, a worker SIGKILLed every ${KILL_EVERY_MS / 1000} s (${run.killed} in all, ${run.restarts} restarts by the launcher), Redis restarted once — get_image answers by status`, ['kind', 'requests', ...statuses], kindRows);
+  printTable(`Soak: ${run.soakSeconds} s, ${run.clients} get_image clients (+${SLOW_CLIENTS} on the slow origin), a worker SIGKILLed every ${KILL_EVERY_MS / 1000} s (${run.killed} in all, ${run.restarts} restarts by the launcher), Redis restarted once — get_image answers by status`, ['kind', 'requests', ...statuses], kindRows);
   const buckets = [...run.tally.timeline.keys()].sort((a, b) => a - b);
   printTable(
     `Answers by time (${TIMELINE_BUCKET_SECONDS} s buckets, by when the answer ended)`,
@@ -392,7 +407,7 @@ function printResults(run: {
   printTable('Memory (start = after warm-up, the baseline; end = after the prefetches ended)', ['what', 'start MB', 'end MB', 'end ÷ start'], [
     memoryRow('worker RSS, mean per worker process', mean(run.atStart.workerRssMb), mean(run.atEnd.workerRssMb)),
     memoryRow('worker RSS, largest worker process', Math.max(...run.atStart.workerRssMb), Math.max(...run.atEnd.workerRssMb)),
-    memoryRow('render children RSS, all', run.atStart.renderChildrenRssMb, run.atEnd.renderChildrenRssMb),
+    memoryRow(`render children RSS, all (${run.atStart.renderChildren} at the start, ${run.atEnd.renderChildren} at the end)`, run.atStart.renderChildrenRssMb, run.atEnd.renderChildrenRssMb),
     memoryRow('Redis used_memory', run.atStart.redisUsedMb, run.atEnd.redisUsedMb),
   ]);
 }
