@@ -34,6 +34,10 @@ async function main(): Promise<number> {
   let supervisor: ProcessSupervisor | undefined;
   let embedded: EmbeddedRedis | undefined;
   const shutdown = (signal: string) => {
+    if (stopRequested) {
+      log(`${signal}: already stopping; the workers finish their running jobs first.`);
+      return;
+    }
     log(`${signal}: stopping all processes (server first, then workers${embedded ? ', then Redis' : ''}).`);
     stopRequested = true;
     void supervisor?.stop();
@@ -101,7 +105,6 @@ async function main(): Promise<number> {
     `running: server on port ${config.port}, ${config.worker.processes} normal-lane worker(s)${pin ? ' pinned with taskset' : ''}, ` +
       `${config.worker.bigProcesses} big-lane worker(s), Redis ${embedded ? 'embedded' : 'at ' + redisUrl}.`,
   );
-
 
   const code = await children.stopped;
   if (embedded) await embedded.stop();
