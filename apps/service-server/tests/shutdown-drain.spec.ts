@@ -108,6 +108,7 @@ it('answers every waiting client on SIGTERM (image or 503 unavailable), resets n
     expect(JSON.parse(outcome.body.toString())).toMatchObject({ error: 'unavailable', message: expect.stringMatching(/shutting down/) });
     expect(outcome.headers['retry-after']).toBe('1');
     expect(outcome.headers['connection']).toBe('close');
+    expect(outcome.headers['cache-control']).toBe('no-store');
   }
   expect(late.status).toBe(503);
   expect(outcomes.slice(0, WAITING_ON_SLOW_ORIGIN).every((outcome) => outcome.status === 503)).toBe(true);

@@ -5,7 +5,8 @@ import type { Logger } from '@image-cloud/logger';
 import { cacheScopeOf } from './cache-scope';
 import { notesOf } from './request-log';
 
-export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number): void {
+/** `cacheControl` replaces the answer's usual Cache-Control (policy 5's minute for a 503, …) when given. */
+export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number, cacheControl?: string): void {
   notesOf(res).errorCode = error.code;
   if (res.headersSent) {
     res.destroy(error);
@@ -17,7 +18,7 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
   // A JSON error is never sniffed into something a browser would run.
   res.setHeader('X-Content-Type-Options', 'nosniff');
   const cacheable = { status: error.status, negativelyCacheable: error.negativelyCacheable, negativeCacheSeconds };
-  res.setHeader('Cache-Control', errorCacheControl({ ...cacheScopeOf(res), ...cacheable }));
+  res.setHeader('Cache-Control', cacheControl ?? errorCacheControl({ ...cacheScopeOf(res), ...cacheable }));
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   else if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
   res.json(error.toBody());

@@ -70,8 +70,10 @@ export class ShutdownDrain {
   }
 
   private refuse(res: Response): void {
-    // The client asks again on a fresh connection, which reaches another instance or this one restarted.
+    // The client asks again on a fresh connection, which reaches another instance or this one
+    // restarted. Not overload: nothing may keep this answer (a CDN would serve it for a minute).
     res.setHeader('Connection', 'close');
-    sendError(res, new ImageCloudError('unavailable', 'The server is shutting down; ask again in a moment.', { retryAfterSeconds: 1 }), this.negativeCacheSeconds);
+    const error = new ImageCloudError('unavailable', 'The server is shutting down; ask again in a moment.', { retryAfterSeconds: 1 });
+    sendError(res, error, this.negativeCacheSeconds, 'no-store');
   }
 }
