@@ -1,9 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeImage } from '@image-cloud/imaging/testing';
-import { startOriginServer } from '@image-cloud/testing';
+import { serveSlowDrip, startOriginServer } from '@image-cloud/testing';
 import { submitBatch, waitForBatch } from '../apps/service-server/tests/prefetch-batches';
-import { serveSlowDrip } from '../apps/service-server/tests/slow-drip-origin';
 import { startCluster } from './lib/cluster';
 import { type LoadResult, percentile, runLoad } from './lib/load';
 import { printTable } from './lib/table';

@@ -24,12 +24,29 @@ const log = (message: string) => process.stderr.write(`[launcher] ${redactSecret
 /**
  * `npm start`: the whole image cloud on one machine — Redis (embedded when none answers and
  * REDIS_URL was not set), the ServiceServer, one pinned normal-lane worker per core and the
- * big-lane worker(s). Ctrl-C or SIGTERM stops them all cleanly.
+ * big-lane worker(s). Ctrl-C or SIGTERM stops them all cleanly, in order: the server (which answers
+ * its waiting clients), then the workers, then the embedded Redis.
  */
 async function main(): Promise<number> {
+  // Listening from the first moment: Ctrl-C while the embedded Redis starts must end the launcher
+  // too (the children ignore SIGINT under it and wait for it to stop them in order).
+  let stopRequested = false;
+  let supervisor: ProcessSupervisor | undefined;
+  let embedded: EmbeddedRedis | undefined;
+  const shutdown = (signal: string) => {
+    if (stopRequested) {
+      log(`${signal}: already stopping; the workers finish their running jobs first.`);
+      return;
+    }
+    log(`${signal}: stopping all processes (server first, then workers${embedded ? ', then Redis' : ''}).`);
+    stopRequested = true;
+    void supervisor?.stop();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
   const config = loadConfig();
   let redisUrl = config.redisUrl;
-  let embedded: EmbeddedRedis | undefined;
   if (!(await redisAnswers(redisUrl))) {
     if (config.redisUrlGiven) {
       log(`no Redis answers at REDIS_URL=${redisUrl}. Start it, or unset REDIS_URL to let npm start run its own.`);
@@ -39,6 +56,11 @@ async function main(): Promise<number> {
     log(`no Redis answers at ${redisUrl}; starting an embedded redis-server on port ${port} (data in ${join(config.dataDir, 'redis')}).`);
     embedded = await startEmbeddedRedis({ port, dataDir: config.dataDir });
     redisUrl = embedded.url;
+  }
+  if (stopRequested) {
+    await embedded?.stop();
+    log('stopped.');
+    return 0;
   }
 
   const cores = availableParallelism();
@@ -51,26 +73,30 @@ async function main(): Promise<number> {
   // The server's /metrics carries every process: it asks here, and the launcher asks each child over IPC.
   const answerClusterMetrics = serveClusterMetrics({
     registry: createProcessRegistry({ role: 'launcher', index: 0 }),
-    children: () => supervisor.running(),
+    children: () => supervisor?.running() ?? [],
     timeoutMs: CHILD_METRICS_TIMEOUT_MS,
   });
-  const supervisor = new ProcessSupervisor(log, answerClusterMetrics);
+  const children = new ProcessSupervisor(log, answerClusterMetrics);
+  supervisor = children;
 
-  supervisor.start({ name: 'service-server', command: node, args: [join(dist, 'service-server', 'main.js')], env: baseEnv });
+  // Stopped first: it answers its waiting clients while the workers (stage 1) still finish their jobs.
+  children.start({ name: 'service-server', command: node, args: [join(dist, 'service-server', 'main.js')], env: baseEnv, stopStage: 0 });
   const coresPerWorker = config.worker.concurrency;
   for (let i = 0; i < config.worker.processes; i++) {
     const cmd = pinnedCommand(node, [join(dist, 'image-worker', 'main.js')], pin ? coresFor(i, coresPerWorker, cores) : null);
-    supervisor.start({
+    children.start({
       name: `worker-normal-${i}`,
       ...cmd,
+      stopStage: 1,
       // One libuv thread per job slot plus headroom for file I/O; libvips threads are set by the worker.
       env: { ...workerEnv, WORKER_LANE: 'normal', PROCESS_INDEX: String(i), UV_THREADPOOL_SIZE: String(Math.max(4, coresPerWorker * 2)) },
     });
   }
   for (let i = 0; i < config.worker.bigProcesses; i++) {
     // Big-lane workers are niced: on shared cores a flood of giants takes only the CPU the normal lane leaves.
-    supervisor.start({
+    children.start({
       name: `worker-big-${i}`,
+      stopStage: 1,
       ...nicedCommand(node, [join(dist, 'image-worker', 'main.js')]),
       env: { ...workerEnv, WORKER_LANE: 'big', PROCESS_INDEX: String(i), UV_THREADPOOL_SIZE: '4' },
     });
@@ -80,14 +106,7 @@ async function main(): Promise<number> {
       `${config.worker.bigProcesses} big-lane worker(s), Redis ${embedded ? 'embedded' : 'at ' + redisUrl}.`,
   );
 
-  const shutdown = (signal: string) => {
-    log(`${signal}: stopping all processes.`);
-    void supervisor.stop();
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-
-  const code = await supervisor.stopped;
+  const code = await children.stopped;
   if (embedded) await embedded.stop();
   log('stopped.');
   return code;

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -20,6 +22,26 @@ const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'
 function environment(pid: number): Record<string, string> {
   const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
   return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+/** Every process below `pid`, children first. */
+const descendantsOf = (pid: number): number[] => childrenOf(pid).flatMap((child) => [child, ...safely(() => descendantsOf(child), [])]);
+function safely<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback; // the process ended while we looked
+  }
+}
+/** Still running: a zombie has ended, it only waits for its parent to collect it. */
+function isRunning(pid: number): boolean {
+  const stat = safely<string | undefined>(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), undefined);
+  return stat !== undefined && stat[stat.lastIndexOf(')') + 2] !== 'Z';
+}
+/** Waits (bounded) until none of `pids` runs; returns those still running. */
+async function stillRunningAfter(pids: number[], timeoutMs: number): Promise<number[]> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (pids.some(isRunning) && Date.now() < giveUpAt) await new Promise((done) => setTimeout(done, 200));
+  return pids.filter(isRunning).map((pid) => pid);
 }
 const allowedCpus = (pid: number) => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
 /** Field 19 of /proc/<pid>/stat, counted after the command name (which may contain spaces). */
@@ -172,6 +194,85 @@ describe('npm start (the launcher)', () => {
       }
     }
   }, 60_000);
+
+  it('exits with a clear message, not restarting its server forever, when its port is taken', async () => {
+    const squatter = createServer();
+    squatter.listen(0, '127.0.0.1');
+    await once(squatter, 'listening');
+    const port = (squatter.address() as AddressInfo).port;
+    let log = '';
+    const blocked = startLauncher(port, (chunk) => (log += chunk));
+    try {
+      const [code] = await once(blocked, 'exit');
+      expect(code).toBe(3);
+      expect(log).toContain(`port ${port} is in use`);
+      expect(log).not.toMatch(/restarting/);
+    } finally {
+      squatter.close();
+      try {
+        process.kill(-blocked.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 60_000);
+
+  it('stops the whole process tree when SIGTERM is sent to npm itself', async () => {
+    const port = await freePort();
+    let log = '';
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: join(dataDir, 'config.json'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    npm.stdout!.on('data', (chunk) => (log += chunk));
+    npm.stderr!.on('data', (chunk) => (log += chunk));
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/readyz`, 60_000);
+      const until = Date.now() + 30_000;
+      while ((log.match(/"msg":"image worker started"/g)?.length ?? 0) < 3 && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
+      const tree = descendantsOf(npm.pid!);
+      expect(tree.filter((pid) => commandLine(pid).includes('image-worker/main.js')).length).toBe(3);
+      const exited = once(npm, 'exit');
+      process.kill(npm.pid!, 'SIGTERM');
+      await exited;
+      expect(await stillRunningAfter(tree, 30_000)).toEqual([]);
+      expect(log).toContain('[launcher] stopped.');
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 120_000);
+
+  it('exits on Ctrl-C during start-up, stopping its children itself', async () => {
+    const port = await freePort();
+    let log = '';
+    const starting = startLauncher(port, (chunk) => (log += chunk));
+    try {
+      // The server is up, the workers are still starting (connecting to Redis, forking render children).
+      const until = Date.now() + 20_000;
+      while (!log.includes('"msg":"service server listening') && Date.now() < until) await new Promise((done) => setTimeout(done, 20));
+      const tree = descendantsOf(starting.pid!);
+      const exited = once(starting, 'exit');
+      process.kill(-starting.pid!, 'SIGINT');
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(await stillRunningAfter(tree, 30_000)).toEqual([]);
+      // Under the launcher the children leave Ctrl-C to it and are stopped in order with SIGTERM.
+      expect(log).not.toMatch(/(service-server|image-worker): SIGINT received/);
+      expect(log).toContain('[launcher] stopped.');
+    } finally {
+      try {
+        process.kill(-starting.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 120_000);
 
   it('refuses a wrong setting with a message naming it', async () => {
     const result = spawn(process.execPath, ['dist/launcher/main.js'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -12,6 +12,7 @@ import { errorHandler, notFound } from './http/error-response';
 import { methodNotAllowed } from './http/method-not-allowed';
 import { refuseSelfOrigins } from './http/refuse-self-origins';
 import { requestLog } from './http/request-log';
+import type { ShutdownDrain } from './http/shutdown-drain';
 import { alternativeCloudsRoutes } from './routes/alternative-clouds-routes';
 import { healthRoutes } from './routes/health-routes';
 import { imageRoutes } from './routes/image-routes';
@@ -34,10 +35,12 @@ export interface AppDeps {
   store: StoreWritability;
   /** Every other process's metrics for /metrics (under `npm start`, gathered by the launcher). */
   otherProcessMetrics: () => Promise<ProcessMetrics[]>;
+  /** Refuses new requests and answers waiting ones once the server is stopping. */
+  drain: ShutdownDrain;
 }
 
 /** Every route of the ServiceServer, in order. */
-export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics }: AppDeps): Express {
+export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics, drain }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -54,6 +57,7 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
   };
 
   app.use(requestLog(logger, metrics));
+  app.use(drain.middleware);
   app.use(healthRoutes(redis, store));
   app.use(metricsRoutes(metrics, otherProcessMetrics));
   app.use(statusRoutes());

@@ -13,12 +13,19 @@ import { StoreWritability } from '@image-cloud/storage';
 import { createImageStorage } from '@image-cloud/storage-backend';
 import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
 import { createApp } from './create-app';
+import { ShutdownDrain } from './http/shutdown-drain';
 
 /** Readiness writes a probe file at most this often, however often /readyz is asked. */
 const STORE_PROBE_INTERVAL_MS = 1_000;
 
 /** Time in-flight requests get to finish on shutdown before their connections are cut. */
 const CLOSE_GRACE_MS = 8_000;
+
+/**
+ * When, within that grace, the requests still waiting (for a job, for capacity) are answered 503:
+ * early enough that the answers are out before the connections are cut.
+ */
+const ANSWER_WAITING_AFTER_MS = 6_500;
 
 export interface RunningServer {
   server: Server;
@@ -85,7 +92,8 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
     if (state.writable) logger.info('image store writable again', { store: backend.location });
     else logger.error('image store cannot be written: not ready', { store: backend.location, cause: state.cause });
   });
-  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics });
+  const drain = new ShutdownDrain(config.server.negativeCacheSeconds);
+  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics, drain });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -99,17 +107,10 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
     port,
     url: `http://127.0.0.1:${port}`,
     async close() {
-      // In-flight requests may finish; keep-alive connections are closed as soon as they turn idle.
-      await new Promise<void>((resolve) => {
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        server.close(() => {
-          clearInterval(sweep);
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      // New requests are refused 503 at once; running ones may finish while the workers still run
+      // their jobs; whoever still waits near the end of the grace gets a 503 rather than a cut connection.
+      const { answeredWaiting } = await drain.drainAndClose(server, { answerWaitingAfterMs: ANSWER_WAITING_AFTER_MS, graceMs: CLOSE_GRACE_MS });
+      if (answeredWaiting > 0) logger.warn('shutting down: answered the requests still waiting 503', { answered: answeredWaiting });
       await waiter.close();
       await Promise.all([renderQueues.close(), fetchQueue.close()]);
       redis.disconnect();

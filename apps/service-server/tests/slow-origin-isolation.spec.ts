@@ -1,8 +1,7 @@
 import { makeImage } from '@image-cloud/imaging/testing';
-import { type OriginServer, startOriginServer } from '@image-cloud/testing';
+import { type OriginServer, type SlowDrip, serveSlowDrip, startOriginServer } from '@image-cloud/testing';
 import { submitBatch, waitForBatch } from './prefetch-batches';
 import { type Tracked, track, waitUntil } from './settled';
-import { type SlowDrip, serveSlowDrip } from './slow-drip-origin';
 import { type SystemUnderTest, startSystem } from './system-under-test';
 
 /**

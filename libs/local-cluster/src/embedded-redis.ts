@@ -44,7 +44,9 @@ export async function startEmbeddedRedis(options: { port: number; dataDir: strin
   const child = spawn(
     binary,
     ['--port', String(options.port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    // Its own process group: Ctrl-C at the terminal must not stop Redis under the workers that are
+    // still finishing their jobs; the launcher stops it last.
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
   );
   const url = `redis://127.0.0.1:${options.port}`;
   const started = Date.now();

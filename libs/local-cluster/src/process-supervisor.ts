@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { EXIT_CONFIG_ERROR } from '@image-cloud/process-lifecycle';
+import { EXIT_CONFIG_ERROR, FATAL_EXIT_CODES } from '@image-cloud/process-lifecycle';
 
 export interface ChildSpec {
   /** Shown in the supervisor's messages, e.g. "worker-normal-0". */
@@ -7,18 +7,24 @@ export interface ChildSpec {
   command: string;
   args: string[];
   env: NodeJS.ProcessEnv;
+  /**
+   * Children of a lower stage are stopped, and waited for, before the next stage gets SIGTERM
+   * (the server drains its waiting clients while the workers still finish their jobs). @defaultValue 0
+   */
+  stopStage?: number;
 }
 
 const RESTART_DELAY_MS = 1_000;
 
 /**
  * Runs the processes of a local cluster, restarts one that dies (a crashed worker is replaced, its
- * jobs are recovered by BullMQ's stall check) and stops them all on request or on a config error.
+ * jobs are recovered by BullMQ's stall check) and stops them all, stage by stage, on request or
+ * when a child exits with a code restarting cannot fix (bad configuration, port in use).
  */
 export class ProcessSupervisor {
-  private readonly children = new Map<string, ChildProcess>();
+  private readonly children = new Map<string, { child: ChildProcess; stopStage: number }>();
   private stopping = false;
-  /** What the launcher ends with: 0, or EXIT_CONFIG_ERROR once a child refused the configuration. */
+  /** What the launcher ends with: 0, or the fatal exit code of the child that made everything stop. */
   private exitCode = 0;
   private resolveStopped!: (code: number) => void;
   /** Resolves with the exit code the launcher should end with. */
@@ -32,14 +38,15 @@ export class ProcessSupervisor {
 
   /** The children running now. */
   running(): ChildProcess[] {
-    return [...this.children.values()];
+    return [...this.children.values()].map(({ child }) => child);
   }
 
   start(spec: ChildSpec): void {
+    if (this.stopping) return;
     // The IPC channel is only a lifeline: a child whose launcher dies (even by SIGKILL) sees it
     // disconnect and shuts down instead of lingering as an orphan.
     const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.children.set(spec.name, child);
+    this.children.set(spec.name, { child, stopStage: spec.stopStage ?? 0 });
     child.on('message', (message) => this.onChildMessage(child, message));
     child.on('exit', (code, signal) => {
       this.children.delete(spec.name);
@@ -47,32 +54,33 @@ export class ProcessSupervisor {
         if (this.children.size === 0) this.resolveStopped(this.exitCode);
         return;
       }
-      if (code === EXIT_CONFIG_ERROR) {
-        this.log(`${spec.name} refused the configuration; stopping everything.`);
-        this.exitCode = EXIT_CONFIG_ERROR;
+      if (code !== null && FATAL_EXIT_CODES.has(code)) {
+        this.log(`${spec.name} ${code === EXIT_CONFIG_ERROR ? 'refused the configuration' : `cannot run (exit code ${code})`}; stopping everything.`);
+        this.exitCode = code;
         void this.stop();
         return;
       }
       this.log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting it in ${RESTART_DELAY_MS} ms.`);
-      setTimeout(() => {
-        if (!this.stopping) this.start(spec);
-      }, RESTART_DELAY_MS);
+      setTimeout(() => this.start(spec), RESTART_DELAY_MS);
     });
   }
 
-  /** Sends SIGTERM to every child and resolves when all have exited (SIGKILL after `graceMs`). */
+  /**
+   * Sends SIGTERM stage by stage (lowest first), each stage once the one before has exited, and
+   * resolves when all have exited. A stage still running after `graceMs` is SIGKILLed.
+   */
   async stop(graceMs = 80_000): Promise<void> {
     this.stopping = true;
-    const running = [...this.children.values()];
-    if (running.length === 0) {
-      this.resolveStopped(this.exitCode);
-      return;
+    const stages = [...new Set([...this.children.values()].map(({ stopStage }) => stopStage))].sort((a, b) => a - b);
+    for (const stage of stages) {
+      const running = [...this.children.values()].filter(({ stopStage }) => stopStage === stage).map(({ child }) => child);
+      const exited = running.map((child) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()))));
+      for (const child of running) child.kill('SIGTERM');
+      const killer = setTimeout(() => running.forEach((child) => child.kill('SIGKILL')), graceMs);
+      killer.unref();
+      await Promise.all(exited);
+      clearTimeout(killer);
     }
-    const exited = running.map((child) => new Promise<void>((resolve) => child.once('exit', () => resolve())));
-    for (const child of running) child.kill('SIGTERM');
-    const killer = setTimeout(() => running.forEach((child) => child.kill('SIGKILL')), graceMs);
-    killer.unref();
-    await Promise.all(exited);
-    clearTimeout(killer);
+    if (this.children.size === 0) this.resolveStopped(this.exitCode);
   }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,11 @@ describeWithRedis('startEmbeddedRedis', () => {
       expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       expect(await client.config('GET', 'dir')).toEqual(['dir', join(dataDir, 'redis')]);
       client.disconnect();
+      // Ctrl-C at the terminal reaches the launcher's process group, not Redis: the launcher stops
+      // it last, after the workers have finished their jobs.
+      const stat = readFileSync(`/proc/${embedded.process.pid}/stat`, 'utf8');
+      const processGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      expect(processGroup).toBe(embedded.process.pid);
     } finally {
       await embedded.stop();
       await rm(dataDir, { recursive: true, force: true });

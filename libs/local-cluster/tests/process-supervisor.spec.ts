@@ -23,6 +23,31 @@ describe('ProcessSupervisor', () => {
     expect(await supervisor.stopped).toBe(0);
   });
 
+  it('stops everything and ends with that code when a child cannot listen on its port', async () => {
+    const lines: string[] = [];
+    const supervisor = new ProcessSupervisor((line) => lines.push(line));
+    supervisor.start({ name: 'steady', ...node(RUNS_UNTIL_TERM) });
+    supervisor.start({ name: 'server', ...node('setTimeout(() => process.exit(3), 200)') });
+    expect(await supervisor.stopped).toBe(3);
+    expect(lines.join('\n')).toContain('server cannot run (exit code 3)');
+    expect(lines.join('\n')).not.toContain('restarting');
+  });
+
+  it('stops the stages in order: a later stage gets SIGTERM only once the earlier one has exited', async () => {
+    const supervisor = new ProcessSupervisor(() => undefined);
+    // The server takes a while to drain; the worker must still be running when it is done.
+    supervisor.start({ name: 'server', ...node(`process.on('SIGTERM', () => setTimeout(() => process.exit(0), 500)); ${RUNS_UNTIL_TERM}`), stopStage: 0 });
+    supervisor.start({ name: 'worker', ...node(RUNS_UNTIL_TERM), stopStage: 1 });
+    const [server, worker] = supervisor.running();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let workerRunningWhenServerExited: boolean | undefined;
+    server!.once('exit', () => (workerRunningWhenServerExited = worker!.exitCode === null && worker!.signalCode === null));
+    await supervisor.stop();
+    expect(workerRunningWhenServerExited).toBe(true);
+    expect(worker!.signalCode).toBe('SIGTERM');
+    expect(await supervisor.stopped).toBe(0);
+  });
+
   it('restarts a child that dies', async () => {
     const lines: string[] = [];
     const supervisor = new ProcessSupervisor((line) => lines.push(line));

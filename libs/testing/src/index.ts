@@ -11,3 +11,6 @@ export { SHARED_FIXTURES_DIR, CORPUS_DIR, BENCH_PHOTOS_DIR, hasCorpus, readManif
 export { freePort } from './free-port';
 export { waitForHttp } from './wait-for-http';
 export { DIST_DIR, type BuiltApp, spawnBuiltApp, stopProcesses } from './built-apps';
+export { type SlowDrip, serveSlowDrip } from './slow-drip-origin';
+export { type HttpOutcome, httpGet } from './http-outcome';
+export { waitUntil } from './wait-until';

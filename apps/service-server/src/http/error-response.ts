@@ -5,7 +5,8 @@ import type { Logger } from '@image-cloud/logger';
 import { cacheScopeOf } from './cache-scope';
 import { notesOf } from './request-log';
 
-export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number): void {
+/** `cacheControl` replaces the answer's usual Cache-Control (policy 5's minute for a 503, …) when given. */
+export function sendError(res: Response, error: ImageCloudError, negativeCacheSeconds: number, cacheControl?: string): void {
   notesOf(res).errorCode = error.code;
   if (res.headersSent) {
     res.destroy(error);
@@ -17,7 +18,7 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
   // A JSON error is never sniffed into something a browser would run.
   res.setHeader('X-Content-Type-Options', 'nosniff');
   const cacheable = { status: error.status, negativelyCacheable: error.negativelyCacheable, negativeCacheSeconds };
-  res.setHeader('Cache-Control', errorCacheControl({ ...cacheScopeOf(res), ...cacheable }));
+  res.setHeader('Cache-Control', cacheControl ?? errorCacheControl({ ...cacheScopeOf(res), ...cacheable }));
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   else if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
   res.json(error.toBody());
@@ -26,6 +27,12 @@ export function sendError(res: Response, error: ImageCloudError, negativeCacheSe
 /** Maps anything thrown in a route to the JSON error `{error, message}`; unknown errors are logged and answered 500. */
 export function errorHandler(logger: Logger, negativeCacheSeconds: number): ErrorRequestHandler {
   return (thrown, req, res, _next) => {
+    // Answered already (a stopping server answers its waiting clients itself): whatever the route
+    // finished with afterwards must not cut the connection that answer is still leaving on.
+    if (res.writableEnded) {
+      logger.debug('error after the answer was sent', { requestId: notesOf(res).requestId, path: req.originalUrl, reason: (thrown as Error)?.message });
+      return;
+    }
     // The client hung up (mid-stream, or while waiting): nobody to answer, and not our error.
     // The request's log line says 499.
     if (req.socket.destroyed || res.destroyed) {

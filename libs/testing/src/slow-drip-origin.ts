@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { type OriginServer, TINY_JPEG } from '@image-cloud/testing';
+import { type OriginServer, TINY_JPEG } from './origin-server';
 
 /**
  * A download that never finishes: the origin sends its headers at once, then one byte of a JPEG
- * every `everyMs`, announcing far more bytes than it will ever send. Used by the slow-origin
- * isolation test and by `bench/slow-origin.ts`.
+ * every `everyMs`, announcing far more bytes than it will ever send: clients that wait on it
+ * wait as long as the test wants (slow-origin isolation, shutdown drain, the benchmarks).
  */
 export interface SlowDrip {
   /** The path served, e.g. `/drip-forever`; any query string makes a distinct URL. */
