@@ -85,3 +85,44 @@ it('answers 503 unavailable fast while Redis is down, serves cached images, and 
   expect(status).toBe(200);
   expect((await system.request('/readyz')).status).toBe(200);
 }, 60_000);
+
+it('answers 503 for batch progress and delete_image while Redis is down, and deletes nothing then', async () => {
+  const kept = await system.getImage('/bytes/before.jpg', { resize_width: '120' });
+  expect(kept.status).toBe(200);
+  await bodyOf(kept);
+  const submitted = await system.request('/fire_and_forget', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ urls: [system.origin.url('/bytes/during.jpg')] }),
+  });
+  expect(submitted.status).toBe(202);
+  const { batchId } = (await submitted.json()) as { batchId: string };
+
+  await stopRedis();
+
+  const progress = await system.request(`/fire_and_forget/${batchId}`);
+  expect(progress.status).toBe(503);
+  expect(await progress.json()).toMatchObject({ error: 'unavailable' });
+  expect(progress.headers.get('retry-after')).toBeTruthy();
+
+  const deleted = await system.request(`/delete_image?${new URLSearchParams({ url: system.origin.url('/bytes/before.jpg') })}`, { method: 'DELETE' });
+  expect(deleted.status).toBe(503);
+  expect(await deleted.json()).toMatchObject({ error: 'unavailable' });
+  // The refused delete removed nothing: the image is still a hit.
+  const still = await system.getImage('/bytes/before.jpg', { resize_width: '120' });
+  expect(still.status).toBe(200);
+  expect(still.headers.get('x-cache')).toBe('HIT');
+  await bodyOf(still);
+
+  await startRedis();
+  const until = Date.now() + 20_000;
+  let status = 0;
+  while (Date.now() < until) {
+    const response = await system.request(`/delete_image?${new URLSearchParams({ url: system.origin.url('/bytes/before.jpg') })}`, { method: 'DELETE' });
+    status = response.status;
+    await bodyOf(response);
+    if (status === 200) break;
+    await sleep(500);
+  }
+  expect(status).toBe(200);
+}, 60_000);

@@ -158,7 +158,11 @@ export class ImageService {
   /** Removes the original, every variant and every remembered failure; the next request fetches again. */
   async deleteImage(url: string): Promise<number> {
     const originalKey = originalKeyOf(url);
+    // Redis first: without it the remembered failures cannot be forgotten, and deleting the files
+    // anyway would answer 503 for a delete that half happened.
+    await orUnavailable(() => this.deps.failures.clearAll(originalKey));
     const removed = await this.deps.storage.deleteImage(originalKey);
+    // Again after: a download that failed while the files went away must not outlive the delete.
     await orUnavailable(() => this.deps.failures.clearAll(originalKey));
     return removed;
   }

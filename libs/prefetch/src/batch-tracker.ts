@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BatchCounts, BatchProgress } from '@image-cloud/contracts';
-import type { FinalOutcome } from '@image-cloud/job-queue';
+import { type FinalOutcome, orUnavailable } from '@image-cloud/job-queue';
 
 /** Batches are kept a week after their last change. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
@@ -40,8 +40,9 @@ export class BatchTracker {
       .exec();
   }
 
+  /** Throws 503 `unavailable` while Redis does not answer. */
   async progress(batchId: string): Promise<BatchProgress | null> {
-    const fields = await this.redis.hgetall(batchKey(this.prefix, batchId));
+    const fields = await orUnavailable(() => this.redis.hgetall(batchKey(this.prefix, batchId)));
     if (!fields['createdAt']) return null;
     const number = (name: string) => Number(fields[name] ?? 0);
     const failed: Record<string, number> = {};

@@ -44,9 +44,10 @@ export interface RunningWorker {
 
 /** Peers are our own clouds, listed in CONFIG: trusted, usually on private addresses. */
 const ANY_ADDRESS = ['0.0.0.0/0', '::/0'];
-const HEARTBEAT_EVERY_MS = 2_000;
-/** A dead worker's slots stop counting as capacity within this. */
-const HEARTBEAT_TTL_MS = 6_000;
+/** Beats on Redis's clock (lane-load): a SIGKILLed worker's slots stop counting as capacity within HEARTBEAT_TTL_MS. */
+const HEARTBEAT_EVERY_MS = 1_000;
+/** Four beats: a worker that misses up to three (a long GC pause, a slow Redis) still counts. */
+const HEARTBEAT_TTL_MS = 4_000;
 /** How often a process looks whether sync renders wait in the cluster. */
 const PREFETCH_GATE_EVERY_MS = 100;
 /** Prefetches stay held this long after the last sync work of the process. */
