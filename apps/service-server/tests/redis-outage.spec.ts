@@ -1,43 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeImage } from '@image-cloud/imaging/testing';
-import { findRedisServer } from '@image-cloud/local-cluster';
 import { freePort } from '@image-cloud/testing';
+import { OwnRedis } from './own-redis';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 
 /** Redis goes away and comes back: 503 `unavailable` fast, cached images still served, recovery without help. */
 
-let port: number;
-let redis: ChildProcess | undefined;
+let redis: OwnRedis;
 let system: SystemUnderTest;
 
-async function startRedis(): Promise<void> {
-  redis = spawn(findRedisServer()!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    try {
-      const socket = await import('node:net').then((net) => net.connect(port, '127.0.0.1'));
-      await once(socket, 'connect');
-      socket.destroy();
-      return;
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error('redis-server did not start');
-}
-
-async function stopRedis(): Promise<void> {
-  if (!redis || redis.exitCode !== null) return;
-  const exited = once(redis, 'exit');
-  redis.kill('SIGKILL');
-  await exited;
-}
+const startRedis = () => redis.start();
+const stopRedis = () => redis.stop();
 
 beforeAll(async () => {
-  port = await freePort();
+  redis = new OwnRedis(await freePort());
   await startRedis();
-  system = await startSystem({ name: 'redis-outage', redisUrl: `redis://127.0.0.1:${port}` });
+  system = await startSystem({ name: 'redis-outage', redisUrl: redis.url });
   system.origin.serveBytes('before.jpg', await makeImage({ width: 300, height: 200 }), 'image/jpeg');
   system.origin.serveBytes('during.jpg', await makeImage({ width: 300, height: 200 }), 'image/jpeg');
   system.origin.serveBytes('after.jpg', await makeImage({ width: 300, height: 200 }), 'image/jpeg');
@@ -45,7 +23,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await system?.stop();
-  await stopRedis();
+  await redis?.stop();
 });
 
 it('answers 503 unavailable fast while Redis is down, serves cached images, and recovers by itself', async () => {

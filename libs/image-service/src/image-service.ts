@@ -32,6 +32,8 @@ export interface ImageServiceDeps {
 
 export interface FetchOptions {
   onlySendIfLocal?: boolean;
+  /** Set: anything but a hit is refused with this error (the tenant's rate limit could not be checked). */
+  refuseMisses?: ImageCloudError;
   useAlternativeClouds?: boolean;
   /** Aborted when the client goes away: stop waiting (the jobs still finish and fill the cache). */
   signal?: AbortSignal;
@@ -125,6 +127,7 @@ export class ImageService {
     const find = () => storage.openVariant(job.originalKey, job.variantKey);
     const stored = await find();
     if (stored) return { object: stored, cache: 'HIT' };
+    if (options.refuseMisses) throw options.refuseMisses;
 
     const jobId = renderJobIdOf(job);
     await this.forgetUnlessFinal(job.originalKey, jobId);
@@ -176,6 +179,7 @@ export class ImageService {
     const { storage, failures, fetchQueue, waiter } = this.deps;
     const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false, requestId: options.requestId });
     if (options.onlySendIfLocal) throw new ImageCloudError('not_cached', 'The image is not cached here (only_send_if_local).');
+    if (options.refuseMisses) throw options.refuseMisses;
     await this.forgetUnlessFinal(job.originalKey, FETCH_FAILURE_FIELD);
     if (forRender) await this.deps.overload.check('sync-normal');
     const jobId = await fetchQueue.ensureQueued(job);

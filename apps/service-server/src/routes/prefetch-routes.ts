@@ -3,6 +3,7 @@ import { batchIdSchema } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
+import { missesRefusedFor } from '../http/authenticate';
 
 /** 200 000 URLs of a few hundred bytes each. */
 const MAX_BODY = '64mb';
@@ -12,6 +13,8 @@ export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker,
   const router = Router();
 
   router.post('/fire_and_forget', express.json({ limit: MAX_BODY }), async (req, res) => {
+    const refused = missesRefusedFor(res);
+    if (refused) throw refused;
     const body = req.body as { urls?: unknown } | undefined;
     const receipt = await prefetch.submit(body?.urls, (res.locals['tenant'] as string | undefined) ?? null);
     metrics.countBatch(receipt);
