@@ -124,6 +124,18 @@ export const diskSchema = z
   })
   .strict();
 
+/** fire_and_forget: what one request and one tenant may have queued (Redis holds every queued URL). */
+export const prefetchSchema = z
+  .object({
+    /** URLs one fire_and_forget request may carry; a longer list is refused whole (429 rate_limited). @defaultValue 200 000 */
+    maxUrlsPerRequest: positiveInt.default(200_000),
+    /** URLs a tenant may have waiting in its prefetch backlog; a request that would go over is refused whole (429 rate_limited). @defaultValue 200 000 */
+    maxOutstandingPerTenant: z.number().int().min(100_000).default(200_000),
+    /** Prefetch jobs kept ready in the fetch queue, topped up from the tenants' compact backlogs by fair share. @defaultValue 2 000 */
+    readyJobs: z.number().int().min(10).max(100_000).default(2_000),
+  })
+  .strict();
+
 export const domainLimitSchema = z.union([
   positiveInt,
   z
@@ -170,6 +182,7 @@ export const configFileSchema = z
     worker: workerSchema.prefault({}),
     /** DATA_DIR's size budget and eviction (not `storage`, which names the storage backend). */
     disk: diskSchema.prefault({}),
+    prefetch: prefetchSchema.prefault({}),
   })
   .strict();
 
@@ -179,3 +192,4 @@ export type FetchConfig = z.infer<typeof fetchSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type DiskConfig = z.infer<typeof diskSchema>;
+export type PrefetchConfig = z.infer<typeof prefetchSchema>;

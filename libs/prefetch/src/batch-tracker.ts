@@ -30,6 +30,12 @@ export class BatchTracker {
     await this.redis.hset(batchKey(this.prefix, batchId), { total, accepted, duplicate, rejected });
   }
 
+  /** `count` URLs counted accepted turned out to be queued already when they were fed: duplicates after all. */
+  async countLateDuplicates(batchId: string, count: number): Promise<void> {
+    const key = batchKey(this.prefix, batchId);
+    await this.redis.multi().hincrby(key, 'accepted', -count).hincrby(key, 'duplicate', count).exec();
+  }
+
   /** Worker side: one prefetch of the batch ended for good (done, or failed with `code`). */
   async finished(batchId: string, outcome: FinalOutcome): Promise<void> {
     const key = batchKey(this.prefix, batchId);
