@@ -131,8 +131,8 @@ export const prefetchSchema = z
     maxUrlsPerRequest: positiveInt.default(200_000),
     /** URLs a tenant may have waiting in its prefetch backlog; a request that would go over is refused whole (429 rate_limited). @defaultValue 200 000 */
     maxOutstandingPerTenant: z.number().int().min(100_000).default(200_000),
-    /** Prefetch jobs kept ready in the fetch queue, topped up from the tenants' compact backlogs by fair share. @defaultValue 2 000 */
-    readyJobs: z.number().int().min(10).max(100_000).default(2_000),
+    /** Prefetch jobs kept ready in the fetch queue, topped up from the tenants' compact backlogs by fair share (each costs Redis about 1.4 KB, a backlog entry about 160 B). @defaultValue 1 000 */
+    readyJobs: z.number().int().min(10).max(100_000).default(1_000),
   })
   .strict();
 
