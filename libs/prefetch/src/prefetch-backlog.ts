@@ -59,12 +59,14 @@ export class PrefetchBacklog {
   }
 
   /**
-   * Appends `urls` (canonical) of a batch unless they wait in a backlog already. `stillToCome`
-   * counts these and every later chunk of the same submission: the cap holds for all of them.
+   * Appends `urls` (canonical) of a batch unless they wait in a backlog already. With `capCheck`,
+   * refused when the backlog plus `requestSize` (these URLs and the rest of their request) would
+   * exceed `cap`; without it, never refused.
    */
-  async push(tenant: string, batchId: string, urls: string[], cap: number, stillToCome: number): Promise<BacklogPush> {
+  async push(tenant: string, batchId: string, urls: string[], capCheck: { cap: number; requestSize: number } | null): Promise<BacklogPush> {
+    const [cap, requestSize] = capCheck ? [capCheck.cap, capCheck.requestSize] : [0, -1];
     const [added, duplicates, before] = await orUnavailable(() =>
-      pushScript(this.redis, [this.backlogKey(tenant), this.queuedKey, this.tenantsKey], [tenant, cap, stillToCome, batchId, ...urls]),
+      pushScript(this.redis, [this.backlogKey(tenant), this.queuedKey, this.tenantsKey], [tenant, cap, requestSize, batchId, ...urls]),
     );
     return added < 0 ? { refused: true, waiting: before } : { refused: false, added, duplicates };
   }

@@ -88,8 +88,11 @@ export class PrefetchService {
 
     await orUnavailable(() => this.deps.batches.create(batchId, tenant, { total: urls.length, accepted: 0, duplicate: receipt.duplicate, rejected: receipt.rejected }));
     for (let start = 0; start < fresh.length; start += CHUNK) {
-      const pushed = await this.deps.backlog.push(owner, batchId, fresh.slice(start, start + CHUNK), caps.maxOutstandingPerTenant, fresh.length - start);
-      // Only the first chunk can be refused (the cap is checked for the whole rest): another request of the tenant came first.
+      // The first chunk checks the cap for the whole request, atomically; later chunks are never
+      // refused, so a request is queued whole or not at all (two concurrent requests of one tenant
+      // may together go over the cap by the second one's size).
+      const cap = start === 0 ? { cap: caps.maxOutstandingPerTenant, requestSize: fresh.length } : null;
+      const pushed = await this.deps.backlog.push(owner, batchId, fresh.slice(start, start + CHUNK), cap);
       if (pushed.refused) throw refuse(pushed.waiting);
       receipt.accepted += pushed.added;
       receipt.duplicate += pushed.duplicates;

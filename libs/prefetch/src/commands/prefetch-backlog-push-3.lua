@@ -8,15 +8,17 @@
 
   ARGV[1] tenant
   ARGV[2] cap: most entries the backlog may hold
-  ARGV[3] still to come: entries of this submission not pushed yet, these included (the cap is
-          checked for all of them at once, so a submission is refused whole or not at all)
+  ARGV[3] request size: entries of the whole submission, these included (the cap is checked for
+          all of them at once, with its first chunk, so a submission is refused whole or not at
+          all); -1: no check (a later chunk)
   ARGV[4] batchId
   ARGV[5…] canonical URLs
 
   Returns {added, duplicates, backlog length before} or {-1, 0, backlog length} when refused.
 ]]
 local before = redis.call('LLEN', KEYS[1])
-if before + tonumber(ARGV[3]) > tonumber(ARGV[2]) then
+local requestSize = tonumber(ARGV[3])
+if requestSize >= 0 and before + requestSize > tonumber(ARGV[2]) then
   return {-1, 0, before}
 end
 local prefix = ARGV[4] .. ' '
