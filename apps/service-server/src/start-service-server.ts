@@ -52,8 +52,9 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   waiter.start().catch((error: Error) => logger.warn('cannot subscribe to job outcomes', { error: error.message }));
   const failures = new FailureCache(redis, config.queuePrefix);
   const laneLoad = new LaneLoad(redis, config.queuePrefix);
+  const backlog = new PrefetchBacklog(redis, config.queuePrefix);
   const metrics = new ServerMetrics(options.registry ?? createProcessRegistry({ role: 'server', index: config.processIndex }), {
-    readClusterState: () => readClusterState(renderQueues, fetchQueue, laneLoad),
+    readClusterState: () => readClusterState(renderQueues, fetchQueue, laneLoad, () => backlog.waitingInAll()),
   });
   const overload = new OverloadGuard(renderQueues, laneLoad, config.server.overloadWaitMs, (lane) => metrics.countOverloadRefusal(lane));
   const lanes = new LanePolicy(config.worker);
@@ -74,7 +75,6 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   const tenants = new TenantDirectory(config.tenants, config.adminTokens);
   const limiter = new TenantRateLimiter(redis, config.queuePrefix);
   const batches = new BatchTracker(redis, config.queuePrefix);
-  const backlog = new PrefetchBacklog(redis, config.queuePrefix);
   const feeder = new PrefetchFeeder({ redis, prefix: config.queuePrefix, backlog, queue: fetchQueue, batches, readyJobs: config.prefetch.readyJobs });
   const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches, backlog, feeder, caps: config.prefetch });
   const otherProcessMetrics = options.otherProcessMetrics ?? (async () => []);

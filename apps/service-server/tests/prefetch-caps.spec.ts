@@ -59,6 +59,9 @@ it('refuses a request that would take the tenant over maxOutstandingPerTenant wh
   const fits = await post(urlsOf('third', 30_000));
   expect(fits.status).toBe(202);
   expect(await queued()).toBe(90_000);
+  // Operators see the backlog beside the queues: everything but the 10 ready jobs waits there.
+  const metrics = await (await system.request('/metrics')).text();
+  expect(metrics).toMatch(/image_cloud_queue_jobs\{[^}]*queue="prefetch-backlog"[^}]*state="waiting"[^}]*\} 89990/);
 }, 120_000);
 
 it('counts spellings of one URL, and URLs waiting in the backlog, as duplicates', async () => {

@@ -58,6 +58,11 @@ export class PrefetchBacklog {
     return orUnavailable(() => this.redis.llen(this.backlogKey(tenant)));
   }
 
+  /** URLs waiting in all backlogs (each is marked once in the `queued` set). */
+  async waitingInAll(): Promise<number> {
+    return this.redis.scard(this.queuedKey);
+  }
+
   /**
    * Appends `urls` (canonical) of a batch unless they wait in a backlog already. With `capCheck`,
    * refused when the backlog plus `requestSize` (these URLs and the rest of their request) would
