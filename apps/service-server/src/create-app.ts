@@ -58,7 +58,7 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
 
   app.use(requestLog(logger, metrics));
   app.use(drain.middleware);
-  app.use(healthRoutes(redis, store));
+  app.use(healthRoutes(redis, store, config.queuePrefix));
   app.use(metricsRoutes(metrics, otherProcessMetrics));
   app.use(statusRoutes());
   app.use(openApiRoutes({ thumbnailSizes: config.thumbnailSizes }));

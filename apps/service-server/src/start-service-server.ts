@@ -8,7 +8,7 @@ import { FailureCache, FetchQueue, OutcomeWaiter, RenderQueues, createBlockingCo
 import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { type ProcessMetrics, type Registry, ServerMetrics, createProcessRegistry } from '@image-cloud/metrics';
-import { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
+import { BatchTracker, PrefetchBacklog, PrefetchFeeder, PrefetchService } from '@image-cloud/prefetch';
 import { StoreWritability } from '@image-cloud/storage';
 import { createImageStorage } from '@image-cloud/storage-backend';
 import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
@@ -64,8 +64,9 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   waiter.start().catch((error: Error) => logger.warn('cannot subscribe to job outcomes', { error: error.message }));
   const failures = new FailureCache(redis, config.queuePrefix);
   const laneLoad = new LaneLoad(redis, config.queuePrefix);
+  const backlog = new PrefetchBacklog(redis, config.queuePrefix);
   const metrics = new ServerMetrics(options.registry ?? createProcessRegistry({ role: 'server', index: config.processIndex }), {
-    readClusterState: () => readClusterState(renderQueues, fetchQueue, laneLoad),
+    readClusterState: () => readClusterState(renderQueues, fetchQueue, laneLoad, () => backlog.waitingInAll()),
   });
   const overload = new OverloadGuard(renderQueues, laneLoad, config.server.overloadWaitMs, (lane) => metrics.countOverloadRefusal(lane));
   const lanes = new LanePolicy(config.worker);
@@ -86,7 +87,8 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   const tenants = new TenantDirectory(config.tenants, config.adminTokens);
   const limiter = new TenantRateLimiter(redis, config.queuePrefix);
   const batches = new BatchTracker(redis, config.queuePrefix);
-  const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches });
+  const feeder = new PrefetchFeeder({ redis, prefix: config.queuePrefix, backlog, queue: fetchQueue, batches, readyJobs: config.prefetch.readyJobs });
+  const prefetch = new PrefetchService({ storage, queue: fetchQueue, batches, backlog, feeder, caps: config.prefetch });
   const otherProcessMetrics = options.otherProcessMetrics ?? (async () => []);
   const store = new StoreWritability(storage, STORE_PROBE_INTERVAL_MS, (state) => {
     if (state.writable) logger.info('image store writable again', { store: backend.location });

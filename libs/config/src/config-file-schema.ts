@@ -130,6 +130,18 @@ export const diskSchema = z
   })
   .strict();
 
+/** fire_and_forget: what one request and one tenant may have queued (Redis holds every queued URL). */
+export const prefetchSchema = z
+  .object({
+    /** URLs one fire_and_forget request may carry; a longer list is refused whole (429 rate_limited). @defaultValue 200 000 */
+    maxUrlsPerRequest: positiveInt.default(200_000),
+    /** URLs a tenant may have waiting in its prefetch backlog; a request that would go over is refused whole (429 rate_limited). @defaultValue 200 000 */
+    maxOutstandingPerTenant: z.number().int().min(100_000).default(200_000),
+    /** Prefetch jobs kept ready in the fetch queue, topped up from the tenants' compact backlogs by fair share (each costs Redis about 1.4 KB, a backlog entry about 160 B). @defaultValue 1 000 */
+    readyJobs: z.number().int().min(10).max(100_000).default(1_000),
+  })
+  .strict();
+
 export const domainLimitSchema = z.union([
   positiveInt,
   z
@@ -203,6 +215,7 @@ export const configFileSchema = z
     disk: diskSchema.prefault({}),
     /** Where images live: `{"kind": "local"}` (DATA_DIR) or `{"kind": "s3", "bucket": …}`. @defaultValue local */
     storage: storageSchema.default({ kind: 'local' }),
+    prefetch: prefetchSchema.prefault({}),
   })
   .strict();
 
@@ -213,3 +226,4 @@ export type ServerConfig = z.infer<typeof serverSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type DiskConfig = z.infer<typeof diskSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
+export type PrefetchConfig = z.infer<typeof prefetchSchema>;

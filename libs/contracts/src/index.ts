@@ -34,7 +34,7 @@ export { targetSize, type TargetSize } from './target-size';
 export { originalKeyOf, variantKeyOf } from './storage-keys';
 export { renderJobSchema, type RenderJob, renderJobFor, renderJobIdOf } from './render-job';
 export { fetchJobSchema, type FetchJob, fetchJobFor, fetchJobIdOf, FETCH_FAILURE_FIELD } from './fetch-job';
-export { MAX_URL_LENGTH, type OriginUrlCheck, validateOriginUrl, isHttpUrl, originUrlSchema, cloudBaseUrl, peerImageUrl } from './origin-url';
+export { MAX_URL_LENGTH, type OriginUrlCheck, canonicalOriginUrl, validateOriginUrl, isHttpUrl, originUrlSchema, cloudBaseUrl, peerImageUrl } from './origin-url';
 export {
   batchIdSchema,
   batchCountsSchema,

@@ -14,6 +14,40 @@ export function isHttpUrl(url: URL): boolean {
   return url.protocol === 'http:' || url.protocol === 'https:';
 }
 
+/** RFC 3986 unreserved characters: percent-encoding them changes nothing, so they are decoded. */
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/** Path percent-escapes: unreserved characters decoded, every other escape with upper-case hex. */
+function normalisePercentEncoding(path: string): string {
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => {
+    const character = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(character) ? character : `%${hex.toUpperCase()}`;
+  });
+}
+
+/**
+ * The one spelling of an http(s) URL that originals are keyed by, so `HTTP://Host:80/a` and
+ * `http://host/a` are one original, downloaded once. The WHATWG parser lower-cases scheme and host,
+ * drops default ports, removes dot segments and repairs `http:/host/a` and `http:host/a` to
+ * `http://host/a` (as browsers do); path escapes are then normalised. The query is kept as written
+ * (an origin may give meaning to its order and encoding); the fragment is dropped: it never reaches
+ * the origin. A value that does not parse is returned unchanged (validateOriginUrl refuses it).
+ */
+export function canonicalOriginUrl(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return value;
+  }
+  if (!isHttpUrl(parsed)) return value;
+  parsed.hash = '';
+  // `search` hides an empty query; `http://h/a?` is kept as written, like any other query.
+  const query = parsed.search === '' && parsed.href.endsWith('?') ? '?' : parsed.search;
+  const auth = parsed.username || parsed.password ? `${parsed.username}${parsed.password ? `:${parsed.password}` : ''}@` : '';
+  return `${parsed.protocol}//${auth}${parsed.host}${normalisePercentEncoding(parsed.pathname)}${query}`;
+}
+
 /**
  * Checks an origin URL: absolute, http or https, with a host, not too long. The reason completes a
  * sentence about the value (`Parameter "url" <reason>.`). `maxLength` is for URLs that carry an

@@ -7,6 +7,9 @@ const STATES = ['waiting', 'prioritized', 'active', 'delayed'] as const;
 
 type Queue = ReturnType<RenderQueues['queue']>;
 
+/** The `queue` label of the prefetch backlogs' reading: URLs waiting before the fetch queue. */
+const PREFETCH_BACKLOG_QUEUE = 'prefetch-backlog';
+
 export interface QueueReading {
   queue: string;
   state: string;
@@ -35,11 +38,19 @@ async function readQueue(name: string, queue: Queue, now: number): Promise<Queue
  * oldest waiting job, and the live worker slots per lane size. Costs a few O(1) Redis reads per
  * queue, whatever the number of jobs queued.
  */
-export async function readClusterState(renderQueues: RenderQueues, fetchQueue: FetchQueue, laneLoad: LaneLoad): Promise<ClusterReading> {
+export async function readClusterState(
+  renderQueues: RenderQueues,
+  fetchQueue: FetchQueue,
+  laneLoad: LaneLoad,
+  /** URLs waiting in the tenants' prefetch backlogs, not yet in the fetch queue. */
+  prefetchBacklog: () => Promise<number> = async () => 0,
+): Promise<ClusterReading> {
   const now = Date.now();
+  const backlog = async (): Promise<QueueReading[]> => [{ queue: PREFETCH_BACKLOG_QUEUE, state: 'waiting', jobs: await prefetchBacklog() }];
   const queues = [
     ...LANE_SIZES.map((size) => readQueue(queueNameOf(size), renderQueues.queue(size), now)),
     ...URGENCIES.map((urgency) => readQueue(fetchQueueNameOf(urgency), fetchQueue.queue(urgency), now)),
+    backlog(),
   ];
   const slots = LANE_SIZES.map(async (size) => ({ size, slots: (await laneLoad.capacity(size)).slots }));
   return { queues: (await Promise.all(queues)).flat(), slots: await Promise.all(slots) };

@@ -32,6 +32,8 @@ export interface ImageServiceDeps {
 
 export interface FetchOptions {
   onlySendIfLocal?: boolean;
+  /** Set: anything but a hit is refused with this error (the tenant's rate limit could not be checked). */
+  refuseMisses?: ImageCloudError;
   useAlternativeClouds?: boolean;
   /** Aborted when the client goes away: stop waiting (the jobs still finish and fill the cache). */
   signal?: AbortSignal;
@@ -137,6 +139,7 @@ export class ImageService {
     const find = () => storage.openVariant(job.originalKey, job.variantKey);
     const stored = await find();
     if (stored) return { object: stored, cache: 'HIT' };
+    if (options.refuseMisses) throw options.refuseMisses;
 
     const jobId = renderJobIdOf(job);
     await this.forgetUnlessFinal(job.originalKey, jobId);
@@ -170,7 +173,11 @@ export class ImageService {
   /** Removes the original, every variant and every remembered failure; the next request fetches again. */
   async deleteImage(url: string): Promise<number> {
     const originalKey = originalKeyOf(url);
+    // Redis first: without it the remembered failures cannot be forgotten, and deleting the files
+    // anyway would answer 503 for a delete that half happened.
+    await orUnavailable(() => this.deps.failures.clearAll(originalKey));
     const removed = await this.deps.storage.deleteImage(originalKey);
+    // Again after: a download that failed while the files went away must not outlive the delete.
     await orUnavailable(() => this.deps.failures.clearAll(originalKey));
     return removed;
   }
@@ -195,6 +202,7 @@ export class ImageService {
       return meta && (!placeholders || meta.placeholders !== undefined) ? meta : null;
     };
     if (options.onlySendIfLocal) throw new ImageCloudError('not_cached', 'The image is not cached here (only_send_if_local).');
+    if (options.refuseMisses) throw options.refuseMisses;
     await this.forgetUnlessFinal(job.originalKey, FETCH_FAILURE_FIELD);
     if (forRender) await this.deps.overload.check('sync-normal');
     const jobId = await fetchQueue.ensureQueued(job);

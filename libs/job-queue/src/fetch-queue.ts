@@ -63,6 +63,12 @@ export class FetchQueue {
     return new Set(jobIds.filter((_, i) => replies[i]?.[1] === 1));
   }
 
+  /** Prefetch jobs queued and not yet running (waiting, prioritized, delayed for a retry). */
+  async readyPrefetchCount(): Promise<number> {
+    const counts = await this.queue('async').getJobCounts('waiting', 'prioritized', 'delayed', 'paused');
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }
+
   async jobState(job: FetchJob): Promise<string | null> {
     const state = await orUnavailable(() => this.queue(job.urgency).getJobState(fetchJobIdOf(job)));
     return state === 'unknown' ? null : state;

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { LaneSize } from '@image-cloud/contracts';
+import { defineRedisScript } from '@image-cloud/redis-scripts';
+import heartbeatLua from './commands/lane-heartbeat-1.lua';
+import liveWorkersLua from './commands/lane-live-workers-1.lua';
 
 /** Weight of the newest render in the moving average of render times. */
 const EWMA_WEIGHT = 0.2;
@@ -14,6 +17,9 @@ export interface LaneCapacity {
   /** Moving average of the render times of jobs that finished, faded by age, in ms. */
   averageJobMs: number;
 }
+
+const laneHeartbeat = defineRedisScript<number>('laneHeartbeat', 1, heartbeatLua);
+const laneLiveWorkers = defineRedisScript<string[]>('laneLiveWorkers', 1, liveWorkersLua);
 
 /**
  * What the render workers of each lane size can do, kept in Redis: live workers announce their
@@ -34,11 +40,9 @@ export class LaneLoad {
     return `${this.prefix}:lane-stats:${size}`;
   }
 
-  /** Worker side: "I am alive with `slots` slots until `ttlMs` from now". */
+  /** Worker side: "I am alive with `slots` slots until `ttlMs` from now", on Redis's clock. */
   async heartbeat(size: LaneSize, workerId: string, slots: number, ttlMs: number): Promise<void> {
-    const key = this.workersKey(size);
-    const now = Date.now();
-    await this.redis.multi().zadd(key, now + ttlMs, `${workerId}|${slots}`).zremrangebyscore(key, '-inf', now).exec();
+    await laneHeartbeat(this.redis, [this.workersKey(size)], [`${workerId}|${slots}`, ttlMs]);
   }
 
   async leave(size: LaneSize, workerId: string, slots: number): Promise<void> {
@@ -57,7 +61,7 @@ export class LaneLoad {
   /** Server side: live slots and the (faded) average render time of a lane size. */
   async capacity(size: LaneSize): Promise<LaneCapacity> {
     const [members, stats] = await Promise.all([
-      this.redis.zrangebyscore(this.workersKey(size), Date.now(), '+inf'),
+      laneLiveWorkers(this.redis, [this.workersKey(size)], []),
       this.redis.hmget(this.statsKey(size), 'averageJobMs', 'at'),
     ]);
     const slots = members.reduce((sum, member) => sum + Number(member.split('|')[1] ?? 0), 0);

@@ -152,7 +152,7 @@ export class ServerMetrics {
       });
     fromReading(
       'queue_jobs',
-      'Jobs in each queue and state, read from BullMQ at scrape time. Render queues: waiting = sync lane, prioritized = async lane.',
+      'Jobs in each queue and state, read from BullMQ at scrape time. Render queues: waiting = sync lane, prioritized = async lane. prefetch-backlog: URLs waiting in the tenant backlogs before the fetch queue.',
       ['queue', 'state'],
       (gauge, state) => state.queues.forEach((depth) => gauge.set({ queue: depth.queue, state: depth.state }, depth.jobs)),
     );
@@ -163,7 +163,7 @@ export class ServerMetrics {
       (gauge, state) =>
         state.queues.forEach((depth) => depth.oldestSeconds !== undefined && gauge.set({ queue: depth.queue, state: depth.state }, depth.oldestSeconds)),
     );
-    fromReading('worker_slots_alive', 'Render slots of live workers per lane size (workers announce themselves every 2 s in Redis).', ['size'], (gauge, state) =>
+    fromReading('worker_slots_alive', 'Render slots of live workers per lane size (workers announce themselves every second in Redis).', ['size'], (gauge, state) =>
       state.slots.forEach((lane) => gauge.set({ size: lane.size }, lane.slots)),
     );
     new Gauge({

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BatchCounts, BatchProgress } from '@image-cloud/contracts';
-import type { FinalOutcome } from '@image-cloud/job-queue';
+import { type FinalOutcome, orUnavailable } from '@image-cloud/job-queue';
 
 /** Batches are kept a week after their last change. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
@@ -30,6 +30,12 @@ export class BatchTracker {
     await this.redis.hset(batchKey(this.prefix, batchId), { total, accepted, duplicate, rejected });
   }
 
+  /** `count` URLs counted accepted turned out to be queued already when they were fed: duplicates after all. */
+  async countLateDuplicates(batchId: string, count: number): Promise<void> {
+    const key = batchKey(this.prefix, batchId);
+    await this.redis.multi().hincrby(key, 'accepted', -count).hincrby(key, 'duplicate', count).exec();
+  }
+
   /** Worker side: one prefetch of the batch ended for good (done, or failed with `code`). */
   async finished(batchId: string, outcome: FinalOutcome): Promise<void> {
     const key = batchKey(this.prefix, batchId);
@@ -40,8 +46,9 @@ export class BatchTracker {
       .exec();
   }
 
+  /** Throws 503 `unavailable` while Redis does not answer. */
   async progress(batchId: string): Promise<BatchProgress | null> {
-    const fields = await this.redis.hgetall(batchKey(this.prefix, batchId));
+    const fields = await orUnavailable(() => this.redis.hgetall(batchKey(this.prefix, batchId)));
     if (!fields['createdAt']) return null;
     const number = (name: string) => Number(fields[name] ?? 0);
     const failed: Record<string, number> = {};

@@ -1,1 +1,1 @@
-export { defineRedisScript, type RedisScript, type ScriptArgument } from './redis-script';
+export { defineRedisScript, type RedisScript, type ScriptArgument, type ScriptFlag } from './redis-script';

@@ -5,8 +5,9 @@ import takeTokenLua from './commands/take-token-1.lua';
 /**
  * Token bucket in one Lua call, on Redis's clock, so every server replica shares the same bucket
  * and the same time. The bucket starts full: over t seconds a tenant gets burst + rate × t requests.
+ * It keeps working when Redis is at maxmemory (allow-oom): a full Redis must not lift the limits.
  */
-const takeToken = defineRedisScript<[number, number]>('tenantTakeToken', 1, takeTokenLua);
+const takeToken = defineRedisScript<[number, number]>('tenantTakeToken', 1, takeTokenLua, { flags: ['allow-oom'] });
 
 /** A tenant's bucket, beside BullMQ's keys under the same prefix. */
 const bucketKey = (prefix: string, tenant: string) => `${prefix}:rate:${tenant}`;

@@ -5,6 +5,7 @@ import type { AppConfig } from '@image-cloud/config';
 import { type LaneSize, fetchJobIdOf, laneOf, peerImageUrl, renderJobIdOf } from '@image-cloud/contracts';
 import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
 import {
+  FetchQueue,
   type JobEvent,
   RenderQueues,
   createBlockingConnection,
@@ -18,7 +19,7 @@ import type { Logger } from '@image-cloud/logger';
 import { type Registry, WorkerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
-import { BatchTracker } from '@image-cloud/prefetch';
+import { BatchTracker, PrefetchBacklog, PrefetchFeeder } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { type BudgetRun, DiskBudget } from '@image-cloud/storage';
 import { createImageStorage } from '@image-cloud/storage-backend';
@@ -45,13 +46,16 @@ export interface RunningWorker {
 
 /** Peers are our own clouds, listed in CONFIG: trusted, usually on private addresses. */
 const ANY_ADDRESS = ['0.0.0.0/0', '::/0'];
-const HEARTBEAT_EVERY_MS = 2_000;
-/** A dead worker's slots stop counting as capacity within this. */
-const HEARTBEAT_TTL_MS = 6_000;
+/** Beats on Redis's clock (lane-load): a SIGKILLed worker's slots stop counting as capacity within HEARTBEAT_TTL_MS. */
+const HEARTBEAT_EVERY_MS = 1_000;
+/** Four beats: a worker that misses up to three (a long GC pause, a slow Redis) still counts. */
+const HEARTBEAT_TTL_MS = 4_000;
 /** How often a process looks whether sync renders wait in the cluster. */
 const PREFETCH_GATE_EVERY_MS = 100;
 /** Prefetches stay held this long after the last sync work of the process. */
 const PREFETCH_HOLD_OVER_MS = 50;
+/** How often a worker tops the fetch queue's prefetches up from the tenants' backlogs. */
+const PREFETCH_FEED_EVERY_MS = 500;
 /** A header read takes milliseconds; a probe still running after this is a hostile file, killed with its child. */
 const PROBE_BUDGET_MS = 5_000;
 
@@ -252,6 +256,18 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const prefetchGate = setInterval(() => void watchSyncWaiting(), PREFETCH_GATE_EVERY_MS);
   prefetchGate.unref();
 
+  // Prefetches wait in compact per-tenant backlogs; the fetch queue holds only a bounded number ready.
+  const fetchQueue = new FetchQueue(connection, prefix, config.worker.asyncAttempts);
+  const feeder = new PrefetchFeeder({ redis: connection, prefix, backlog: new PrefetchBacklog(connection, prefix), queue: fetchQueue, batches, readyJobs: config.prefetch.readyJobs });
+  let feeding: Promise<unknown> | null = null;
+  const feed = setInterval(() => {
+    feeding ??= feeder
+      .topUp()
+      .catch((error: Error) => logger.debug('prefetch feeder failed', { error: error.message }))
+      .finally(() => (feeding = null));
+  }, PREFETCH_FEED_EVERY_MS);
+  feed.unref();
+
   const workerId = randomUUID();
   const beat = () => laneLoad.heartbeat(size, workerId, config.worker.concurrency, HEARTBEAT_TTL_MS).catch(logFailure);
   await beat();
@@ -277,6 +293,8 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     async close(graceMs = 30_000) {
       clearInterval(heartbeat);
       clearInterval(prefetchGate);
+      clearInterval(feed);
+      await feeding;
       diskBudget?.stop();
       await laneLoad.leave(size, workerId, config.worker.concurrency).catch(() => undefined);
       const closing = Promise.all([renderWorker.close(), fetchWorker.close()]).then(() => true);
@@ -286,6 +304,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       await probePool.close();
       await backend.close();
       await renderQueues.close();
+      await fetchQueue.close();
       await parked.close();
       await slotReleases.close();
       await connection.quit().catch(() => connection.disconnect());

@@ -15,6 +15,23 @@ export interface AuthOptions {
   signedUrlMaxLifetimeSeconds: number;
 }
 
+/** res.locals flag: the tenant's rate could not be checked (Redis did not answer the limiter). */
+const RATE_UNCHECKED = 'rateUnchecked';
+
+/** Seconds a client is asked to wait when its rate could not be checked. */
+const RATE_UNCHECKED_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The error for work beyond a hit (a miss, a prefetch) when the tenant's rate could not be checked,
+ * or undefined when it was: a limit that cannot be kept is kept closed for anything that costs.
+ */
+export function missesRefusedFor(res: Response): ImageCloudError | undefined {
+  if (res.locals[RATE_UNCHECKED] !== true) return undefined;
+  return new ImageCloudError('unavailable', `The rate limit of tenant "${String(res.locals['tenant'])}" cannot be checked (Redis does not answer); only cached images are served.`, {
+    retryAfterSeconds: RATE_UNCHECKED_RETRY_AFTER_SECONDS,
+  });
+}
+
 function bearerToken(req: Request): string | undefined {
   const header = req.headers.authorization;
   if (header) {
@@ -66,8 +83,10 @@ export function authenticate(options: AuthOptions): RequestHandler {
     try {
       decision = await options.limiter.take(tenant.name, tenant.requestsPerSecond, tenant.burst);
     } catch (error) {
-      // Without Redis the limit cannot be kept; cached images can still be served, so fail open.
-      options.logger.debug('rate limiter unavailable, letting the request through', { error: (error as Error).message });
+      // Without Redis the limit cannot be kept: fail closed for what costs (misses, prefetches) and
+      // let hits through, which cost a disk read (see missesRefusedFor).
+      options.logger.debug('rate limiter unavailable: only hits are served', { error: (error as Error).message });
+      res.locals[RATE_UNCHECKED] = true;
       return next();
     }
     if (!decision.allowed) {

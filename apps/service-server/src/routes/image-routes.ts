@@ -13,6 +13,7 @@ import {
 import type { Request, Response } from 'express';
 import type { OriginalMeta } from '@image-cloud/storage';
 import { cacheScopeOf } from '../http/cache-scope';
+import { missesRefusedFor } from '../http/authenticate';
 import { clientSignal } from '../http/client-signal';
 import { notesOf } from '../http/request-log';
 import { sendStored } from '../http/send-stored';
@@ -69,6 +70,7 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
       useAlternativeClouds: request.useAlternativeClouds,
       signal: clientSignal(res),
       requestId: notesOf(res).requestId,
+      refuseMisses: missesRefusedFor(res),
     };
     if (request.noImage) {
       const { object: meta, cache, coalesced } = await service.originalMeta(request.url, options);
@@ -110,7 +112,11 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
 
   router.get('/image_info', async (req, res) => {
     const url = urlParam(req.query);
-    const { object: meta, cache, coalesced } = await service.originalWithPlaceholders(url, { signal: clientSignal(res), requestId: notesOf(res).requestId });
+    const { object: meta, cache, coalesced } = await service.originalWithPlaceholders(url, {
+      signal: clientSignal(res),
+      requestId: notesOf(res).requestId,
+      refuseMisses: missesRefusedFor(res),
+    });
     notesOf(res).coalesced = coalesced;
     res.setHeader('X-Cache', cache);
     res.setHeader('Cache-Control', 'no-cache');

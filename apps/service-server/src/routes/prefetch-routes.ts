@@ -4,6 +4,7 @@ import { ImageCloudError } from '@image-cloud/errors';
 import { booleanParam } from '@image-cloud/image-service';
 import type { ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
+import { missesRefusedFor } from '../http/authenticate';
 
 /** 200 000 URLs of a few hundred bytes each. */
 const MAX_BODY = '64mb';
@@ -19,6 +20,8 @@ export function prefetchRoutes(prefetch: PrefetchService, batches: BatchTracker,
   const router = Router();
 
   router.post('/fire_and_forget', express.json({ limit: MAX_BODY }), async (req, res) => {
+    const refused = missesRefusedFor(res);
+    if (refused) throw refused;
     const body = req.body as { urls?: unknown; placeholders?: unknown } | undefined;
     const placeholders = placeholdersOption(body?.placeholders);
     const receipt = await prefetch.submit(body?.urls, (res.locals['tenant'] as string | undefined) ?? null, { placeholders });

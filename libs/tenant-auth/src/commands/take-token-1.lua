@@ -8,6 +8,9 @@
   ARGV[2] burst: bucket size
 
   Returns {allowed (1 or 0), ms until a token is free (0 when allowed)}.
+
+  Defined with the allow-oom flag (tenant-rate-limiter.ts): limits are still kept when Redis is at maxmemory and refuses other
+  writes; a bucket is one small hash per tenant, so this cannot be what fills Redis.
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
