@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { fetchJobFor } from '@image-cloud/contracts';
+import { fetchJobFor, fetchJobIdOf } from '@image-cloud/contracts';
 import { FetchQueue } from '@image-cloud/job-queue';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '@image-cloud/testing';
 import { BatchTracker } from './batch-tracker';
@@ -34,7 +34,7 @@ it('takes entries one tenant at a time, in each tenant\'s order', async () => {
   await backlog.push('b', 'batchB', urls('b', 2), null);
   const taken = await backlog.take(5);
   expect(taken.map((entry) => entry.url)).toEqual([...['a/0', 'b/0', 'a/1', 'b/1', 'a/2'].map((path) => `https://origin.example/${path}.jpg`)]);
-  expect(taken[0]).toEqual({ tenant: 'a', batchId: 'batchA', url: 'https://origin.example/a/0.jpg' });
+  expect(taken[0]).toEqual({ tenant: 'a', batchId: 'batchA', url: 'https://origin.example/a/0.jpg', placeholders: false });
   expect(await backlog.waiting('a')).toBe(2);
   expect(await backlog.waiting('b')).toBe(0);
   expect((await backlog.take(10)).map((entry) => entry.tenant)).toEqual(['a', 'a']);
@@ -50,6 +50,21 @@ it('refuses a push over the cap whole, counts URLs waiting in any backlog as dup
   await backlog.putBack([first!]);
   expect(await backlog.push('b', 'four', [first!.url], null)).toEqual({ refused: false, added: 0, duplicates: 1 });
   expect((await backlog.take(1))[0]).toEqual(first);
+});
+
+it("carries a batch's placeholders request through the backlog, a put-back and the feeder into the fetch job", async () => {
+  const backlog = new PrefetchBacklog(redis, prefix);
+  const batches = new BatchTracker(redis, prefix);
+  const feeder = new PrefetchFeeder({ redis, prefix, backlog, queue, batches, readyJobs: 10 });
+  await batches.create('withPlaceholders', 'a', { total: 1, accepted: 1, duplicate: 0, rejected: 0 });
+  await backlog.push('a', 'withPlaceholders', urls('p', 1), null, true);
+  const [taken] = await backlog.take(1);
+  expect(taken).toEqual({ tenant: 'a', batchId: 'withPlaceholders', url: 'https://origin.example/p/0.jpg', placeholders: true });
+  await backlog.putBack([taken!]);
+
+  expect(await feeder.topUp()).toBe(1);
+  const placeholderJob = fetchJobFor('https://origin.example/p/0.jpg', 'async', { batchId: 'withPlaceholders', placeholders: true });
+  expect(await queue.existingPrefetchIds([fetchJobIdOf(placeholderJob), fetchJobIdOf(fetchJobFor(placeholderJob.url, 'async'))])).toEqual(new Set([fetchJobIdOf(placeholderJob)]));
 });
 
 it('tops the fetch queue up to readyJobs, and counts URLs already queued there as late duplicates of their batch', async () => {
