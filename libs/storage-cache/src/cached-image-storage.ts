@@ -179,13 +179,14 @@ export class CachedImageStorage implements ImageStorage {
         if (!fileFailed) file.write(chunk);
         callback(null, chunk);
       },
+      // The reader's end waits for the copy's adoption, so the request after it is a host hit.
       flush: (callback) => {
         file.end(() => {
           const complete = !fileFailed && received === opened.meta.bytes && `"${hash.digest('hex')}"` === opened.meta.etag;
           if (complete) this.cache.adopt(originalKey, leaf, tempPath, received, opened.meta, generation);
           else removeQuietly(tempPath);
+          callback();
         });
-        callback();
       },
     });
     opened.body.on('error', (error) => tee.destroy(error));
