@@ -34,6 +34,24 @@ export const envSchema = z.object({
   PROCESS_INDEX: z.coerce.number().int().min(0).default(0),
   /** @defaultValue "info" */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Storage settings, so a deployment can point every host at one bucket without a CONFIG file; each
+  // overrides its `storage` key of the file. Credentials stay in the SDK's own AWS_* variables.
+  /** `storage.kind`: "local" or "s3". @defaultValue the file's, else "local" */
+  STORAGE_KIND: z.enum(['local', 's3']).optional(),
+  /** `storage.bucket` */
+  S3_BUCKET: z.string().min(1).optional(),
+  /** `storage.endpoint` */
+  S3_ENDPOINT: z.string().min(1).optional(),
+  /** `storage.region` */
+  S3_REGION: z.string().min(1).optional(),
+  /** `storage.forcePathStyle`: "true" or "false" */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], 'expected "true" or "false"').optional(),
+  /** `storage.prefix` */
+  S3_PREFIX: z.string().optional(),
+  /** `storage.cacheBytes` */
+  STORAGE_CACHE_BYTES: z.coerce.number().int().positive().optional(),
+  /** `storage.cacheDir` */
+  STORAGE_CACHE_DIR: z.string().min(1).optional(),
 });
 
 export type EnvVars = z.infer<typeof envSchema>;
