@@ -124,6 +124,12 @@ describe('loadConfig', () => {
       expect(loadConfig({}, file).storage).toMatchObject({ bucket: 'from-file' });
     });
 
+    it('treats an empty variable as unset (compose passes "${S3_BUCKET:-}" as "")', () => {
+      const empty = Object.fromEntries(Object.keys(s3Env).map((name) => [name, '']));
+      expect(loadConfig(empty).storage).toEqual({ kind: 'local' });
+      expect(loadConfig({ ...empty, STORAGE_KIND: 's3', S3_BUCKET: 'images' }).storage).toEqual({ kind: 's3', bucket: 'images', forcePathStyle: false, cacheBytes: 1024 * 1024 * 1024 });
+    });
+
     it('names the variable that is wrong or missing', () => {
       expect(() => loadConfig({ ...s3Env, S3_FORCE_PATH_STYLE: 'yes' })).toThrow(/environment variable S3_FORCE_PATH_STYLE: expected "true" or "false"/);
       expect(() => loadConfig({ ...s3Env, STORAGE_CACHE_BYTES: 'lots' })).toThrow(/environment variable STORAGE_CACHE_BYTES/);
