@@ -35,6 +35,14 @@ async function main(): Promise<void> {
       [row('local directory (before)', localBefore), row('S3 (s3rver on loopback) + host cache', s3Run), row('local directory (after)', localAfter)],
     );
     console.log(`ratio (S3 / local directory) = ${(s3Run.imagesPerSecond / baseline).toFixed(2)}`);
+    // Where the difference goes: CPU per image by process role (redis-server is the machine's shared one).
+    const runs = [localBefore, s3Run, localAfter];
+    const roles = [...new Set(runs.flatMap((m) => [...(m.cpu ?? new Map<string, number>()).keys()]))].filter((role) => !role.startsWith('load generator')).sort();
+    printTable(
+      'CPU ms per image by process role (load generator and origin left out)',
+      ['process role', 'local (before)', 'S3', 'local (after)'],
+      roles.map((role) => [role, ...runs.map((m) => (1000 * (m.cpu?.get(role) ?? 0)) / urls.length)]),
+    );
   } finally {
     await s3.close();
     await origin.close();
