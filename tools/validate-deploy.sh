@@ -480,7 +480,22 @@ def check_k8s(docs, label, rendered):
 
     # Storage, config, Redis.
     pvc = pvcs.get("image-data")
-    if check(pvc is not None, "PersistentVolumeClaim/image-data exists"):
+    storage_kind = ((configmaps.get("image-cloud-env") or {}).get("data") or {}).get("STORAGE_KIND") or "local"
+    if storage_kind == "s3":
+        # Images in a bucket: no shared volume; DATA_DIR only holds each pod's cache tier.
+        check(pvc is None, "S3 storage: no PersistentVolumeClaim/image-data")
+        for name in ["server", "worker-normal", "worker-big"]:
+            d = get("Deployment", name)
+            data = next((v for v in dig(pod_spec(d), "volumes", default=[]) or [] if v.get("name") == "data"), {}) if d else {}
+            check("emptyDir" in data and "persistentVolumeClaim" not in data, f"{name}: S3 storage, DATA_DIR on an emptyDir")
+            env_from = dig(pod_spec(d), "containers", default=[{}])[0].get("envFrom") or [] if d else []
+            check(any(dig(e, "secretRef", "name") == "image-cloud-s3-credentials" for e in env_from), f"{name}: AWS_* credentials from Secret/image-cloud-s3-credentials")
+        s3sec = secrets.get("image-cloud-s3-credentials")
+        if check(s3sec is not None, "Secret/image-cloud-s3-credentials exists"):
+            keys = s3sec.get("stringData") or {}
+            check(sorted(keys) == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] and all(str(v).startswith("change-me") for v in keys.values()),
+                  "S3 credentials Secret: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, placeholders marked change-me")
+    elif check(pvc is not None, "PersistentVolumeClaim/image-data exists"):
         check("ReadWriteMany" in (dig(pvc, "spec", "accessModes", default=[]) or []), "image-data is ReadWriteMany")
     sec = secrets.get("image-cloud-config")
     if check(sec is not None, "Secret/image-cloud-config exists"):
@@ -651,6 +666,15 @@ if command -v kubectl >/dev/null 2>&1; then
   else
     cat "$TMP/kustomize.err"
     bad "kubectl kustomize k8s/"
+  fi
+  # The S3 overlay: the same checks on its output, which has no PersistentVolumeClaim at all.
+  if kubectl kustomize k8s-s3/ >"$TMP/rendered-s3.yaml" 2>"$TMP/kustomize-s3.err"; then
+    ok "kubectl kustomize k8s-s3/ renders ($(grep -c '^kind: ' "$TMP/rendered-s3.yaml") objects)"
+    if grep -qi 'persistentVolumeClaim' "$TMP/rendered-s3.yaml"; then bad "k8s-s3/ still mounts or declares a PersistentVolumeClaim"; else ok "k8s-s3/ has no PersistentVolumeClaim"; fi
+    run_py rendered "$TMP/rendered-s3.yaml"
+  else
+    cat "$TMP/kustomize-s3.err"
+    bad "kubectl kustomize k8s-s3/"
   fi
 else
   skip "kubectl not installed: 'apt-get install -y kubernetes-client' (or any kubectl); the checks above already parsed every manifest"

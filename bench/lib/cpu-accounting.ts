@@ -41,11 +41,13 @@ function snapshot(): Map<number, { role: string; seconds: number }> {
           ? 'service-server'
           : args.includes('redis-server')
             ? 'redis-server'
-            : args.includes('dist/bench/')
-              ? isDirectServer(pid)
-                ? 'direct server processes'
-                : 'load generator (this process)'
-              : null;
+            : args.includes('s3rver-child')
+              ? 's3rver (the test S3 store)'
+              : args.includes('dist/bench/')
+                ? isDirectServer(pid)
+                  ? 'direct server processes'
+                  : 'load generator (this process)'
+                : null;
     if (role) result.set(pid, { role, seconds });
   }
   return result;

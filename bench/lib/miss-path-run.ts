@@ -88,11 +88,16 @@ export async function directServerMissPath(urls: string[], options: { processes:
  */
 export async function systemMissPath(
   urls: string[],
-  options: { jobsPerWorker: number; clients: number; name: string; transform?: string },
+  options: { jobsPerWorker: number; clients: number; name: string; transform?: string; storage?: Record<string, unknown> },
 ): Promise<MissPathMeasurement> {
   const cluster = await startCluster({
     name: options.name,
-    config: { allowPrivateOrigins: ['127.0.0.0/8'], worker: { concurrency: options.jobsPerWorker }, server: { overloadWaitMs: 600_000 } },
+    config: {
+      allowPrivateOrigins: ['127.0.0.0/8'],
+      worker: { concurrency: options.jobsPerWorker },
+      server: { overloadWaitMs: 600_000 },
+      ...(options.storage ? { storage: options.storage } : {}),
+    },
   });
   try {
     const originals = urls.map((url) => `${cluster.url}/get_image?url=${encodeURIComponent(url)}&no_image=true`);

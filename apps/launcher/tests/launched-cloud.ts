@@ -15,12 +15,28 @@ export interface LaunchedCloud {
   stop(): Promise<void>;
 }
 
+/** How one launched cloud differs from a lone one on 127.0.0.1: what a test of several hosts needs. */
+export interface LaunchOptions {
+  /** The address the server listens on (any of 127/8 is this machine's loopback). @defaultValue 127.0.0.1 */
+  host?: string;
+  /** A Redis prefix shared with other clouds; its owner (the test) removes its keys, `stop()` does not. */
+  sharedQueuePrefix?: string;
+  /** More environment variables for the launcher and its children. */
+  env?: Record<string, string>;
+}
+
 /**
  * The cloud as `npm start` runs it (the built launcher with its server and workers), on a free
  * port, under a Redis prefix and data directory of its own. Resolves once every worker runs.
  */
-export async function launchCloud(name: string, config: Record<string, unknown>, workers = { processes: 1, bigProcesses: 1 }): Promise<LaunchedCloud> {
-  const prefix = uniquePrefix(name);
+export async function launchCloud(
+  name: string,
+  config: Record<string, unknown>,
+  workers = { processes: 1, bigProcesses: 1 },
+  options: LaunchOptions = {},
+): Promise<LaunchedCloud> {
+  const host = options.host ?? '127.0.0.1';
+  const prefix = options.sharedQueuePrefix ?? uniquePrefix(name);
   const dataDir = await mkdtemp(join(tmpdir(), `${name}-`));
   const configPath = join(dataDir, 'config.json');
   await writeFile(configPath, JSON.stringify({ ...config, worker: { ...(config['worker'] as object), ...workers } }));
@@ -28,17 +44,18 @@ export async function launchCloud(name: string, config: Record<string, unknown>,
   let output = '';
   const launcher: ChildProcess = spawn(process.execPath, ['dist/launcher/main.js'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' },
+    env: { ...process.env, PORT: String(port), HOST: host, REDIS_URL: TEST_REDIS_URL, DATA_DIR: dataDir, CONFIG: configPath, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
   launcher.stdout!.on('data', (chunk) => (output += chunk));
   launcher.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
 
   const stop = async () => {
     await stopProcesses([launcher]);
     await rm(dataDir, { recursive: true, force: true });
+    if (options.sharedQueuePrefix) return;
     await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
     const left = await countKeysWithPrefix(TEST_REDIS_URL, prefix);
     if (left > 0) throw new Error(`${left} Redis keys under ${prefix} were left behind`);

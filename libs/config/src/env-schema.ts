@@ -2,6 +2,12 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
+/**
+ * Unset when empty: compose's `${S3_BUCKET:-}` and an empty ConfigMap value pass "", which means
+ * "not given" to an operator, not "an empty bucket name".
+ */
+const optionalSetting = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
 /** Environment variables of every process (server, workers, launcher). Only the config lib reads `process.env`. */
 export const envSchema = z.object({
   /** @defaultValue 5000 */
@@ -34,6 +40,24 @@ export const envSchema = z.object({
   PROCESS_INDEX: z.coerce.number().int().min(0).default(0),
   /** @defaultValue "info" */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Storage settings, so a deployment can point every host at one bucket without a CONFIG file; each
+  // overrides its `storage` key of the file. Credentials stay in the SDK's own AWS_* variables.
+  /** `storage.kind`: "local" or "s3". @defaultValue the file's, else "local" */
+  STORAGE_KIND: optionalSetting(z.enum(['local', 's3'])),
+  /** `storage.bucket` */
+  S3_BUCKET: optionalSetting(z.string()),
+  /** `storage.endpoint` */
+  S3_ENDPOINT: optionalSetting(z.string()),
+  /** `storage.region` */
+  S3_REGION: optionalSetting(z.string()),
+  /** `storage.forcePathStyle`: "true" or "false" */
+  S3_FORCE_PATH_STYLE: optionalSetting(z.enum(['true', 'false'], 'expected "true" or "false"')),
+  /** `storage.prefix` */
+  S3_PREFIX: optionalSetting(z.string()),
+  /** `storage.cacheBytes` */
+  STORAGE_CACHE_BYTES: optionalSetting(z.coerce.number().int().positive()),
+  /** `storage.cacheDir` */
+  STORAGE_CACHE_DIR: optionalSetting(z.string()),
 });
 
 export type EnvVars = z.infer<typeof envSchema>;

@@ -107,4 +107,41 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { storage: { kind: 's3', bucket: 'b', secretAccessKey: 'x' } })).toThrow(/storage.*secretAccessKey|Unrecognized key/);
     expect(() => loadConfig({}, { storage: { kind: 'local', bucket: 'b' } })).toThrow(/CONFIG key storage/);
   });
+
+  describe('storage from the environment', () => {
+    const s3Env = { STORAGE_KIND: 's3', S3_BUCKET: 'images', S3_ENDPOINT: 'http://minio:9000', S3_REGION: 'eu-central-1', S3_FORCE_PATH_STYLE: 'true', S3_PREFIX: 'cloud-a/', STORAGE_CACHE_BYTES: '5000000', STORAGE_CACHE_DIR: '/var/cache/ic' };
+
+    it('sets every storage key without a CONFIG file', () => {
+      expect(loadConfig(s3Env).storage).toEqual({ kind: 's3', bucket: 'images', endpoint: 'http://minio:9000', region: 'eu-central-1', forcePathStyle: true, prefix: 'cloud-a/', cacheBytes: 5_000_000, cacheDir: '/var/cache/ic' });
+      expect(loadConfig({ STORAGE_KIND: 's3', S3_BUCKET: 'images' }).storage).toEqual({ kind: 's3', bucket: 'images', forcePathStyle: false, cacheBytes: 1024 * 1024 * 1024 });
+    });
+
+    it('overrides the file key by key and keeps the file keys the environment does not set', () => {
+      const file = { storage: { kind: 's3', bucket: 'from-file', region: 'us-east-1', prefix: 'file/', forcePathStyle: true } };
+      expect(loadConfig({ S3_BUCKET: 'from-env', S3_FORCE_PATH_STYLE: 'false' }, file).storage).toEqual({ kind: 's3', bucket: 'from-env', region: 'us-east-1', prefix: 'file/', forcePathStyle: false, cacheBytes: 1024 * 1024 * 1024 });
+      expect(loadConfig({ STORAGE_KIND: 'local' }, file).storage).toEqual({ kind: 'local' });
+      expect(loadConfig({ STORAGE_KIND: 's3', S3_BUCKET: 'b' }, { storage: { kind: 'local' } }).storage).toMatchObject({ kind: 's3', bucket: 'b' });
+      expect(loadConfig({}, file).storage).toMatchObject({ bucket: 'from-file' });
+    });
+
+    it('treats an empty variable as unset (compose passes "${S3_BUCKET:-}" as "")', () => {
+      const empty = Object.fromEntries(Object.keys(s3Env).map((name) => [name, '']));
+      expect(loadConfig(empty).storage).toEqual({ kind: 'local' });
+      expect(loadConfig({ ...empty, STORAGE_KIND: 's3', S3_BUCKET: 'images' }).storage).toEqual({ kind: 's3', bucket: 'images', forcePathStyle: false, cacheBytes: 1024 * 1024 * 1024 });
+    });
+
+    it('names the variable that is wrong or missing', () => {
+      expect(() => loadConfig({ ...s3Env, S3_FORCE_PATH_STYLE: 'yes' })).toThrow(/environment variable S3_FORCE_PATH_STYLE: expected "true" or "false"/);
+      expect(() => loadConfig({ ...s3Env, STORAGE_CACHE_BYTES: 'lots' })).toThrow(/environment variable STORAGE_CACHE_BYTES/);
+      expect(() => loadConfig({ ...s3Env, STORAGE_KIND: 'gcs' })).toThrow(/environment variable STORAGE_KIND/);
+      expect(() => loadConfig({ ...s3Env, S3_ENDPOINT: 'minio:9000' })).toThrow(/environment variable S3_ENDPOINT \(storage\.endpoint\):/);
+      expect(() => loadConfig({ ...s3Env, S3_PREFIX: 'a b' })).toThrow(/environment variable S3_PREFIX \(storage\.prefix\): use letters/);
+      expect(() => loadConfig({ STORAGE_KIND: 's3' })).toThrow(/CONFIG key storage\.bucket \(or S3_BUCKET\)/);
+    });
+
+    it('refuses S3 settings while storage is local, naming them', () => {
+      expect(() => loadConfig({ S3_BUCKET: 'images', S3_REGION: 'eu-central-1' })).toThrow(/environment variable S3_BUCKET, S3_REGION: only used with storage kind "s3"/);
+      expect(() => loadConfig({ STORAGE_KIND: 'local', S3_BUCKET: 'images' }, { storage: { kind: 's3', bucket: 'x' } })).toThrow(/S3_BUCKET: only used/);
+    });
+  });
 });

@@ -36,13 +36,61 @@ export class ConfigError extends Error {
   }
 }
 
-function describeIssues(source: string, issues: z.core.$ZodIssue[]): string {
+function describeIssues(source: string, issues: z.core.$ZodIssue[], storageFromEnv: ReadonlySet<string> = new Set()): string {
   return issues
     .map((issue) => {
       const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-      return `${source} ${key}: ${issue.message}`;
+      const variable = issue.path[0] === 'storage' ? STORAGE_ENV[issue.path[1] as keyof typeof STORAGE_ENV] : undefined;
+      if (variable && storageFromEnv.has(variable)) return `environment variable ${variable} (${key}): ${issue.message}`;
+      return `${source} ${key}${variable ? ` (or ${variable})` : ''}: ${issue.message}`;
     })
     .join('\n');
+}
+
+/** The environment variable that sets each key of `storage`, overriding the CONFIG file's. */
+const STORAGE_ENV = {
+  kind: 'STORAGE_KIND',
+  bucket: 'S3_BUCKET',
+  endpoint: 'S3_ENDPOINT',
+  region: 'S3_REGION',
+  forcePathStyle: 'S3_FORCE_PATH_STYLE',
+  prefix: 'S3_PREFIX',
+  cacheBytes: 'STORAGE_CACHE_BYTES',
+  cacheDir: 'STORAGE_CACHE_DIR',
+} as const;
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The config file with the storage variables laid over its `storage` (the file schema then checks
+ * the result), and the names of the variables that were set, so errors can name them.
+ */
+function withStorageFromEnv(rawFile: unknown, vars: EnvVars): { raw: unknown; storageFromEnv: Set<string> } {
+  const fromEnv: Record<keyof typeof STORAGE_ENV, unknown> = {
+    kind: vars.STORAGE_KIND,
+    bucket: vars.S3_BUCKET,
+    endpoint: vars.S3_ENDPOINT,
+    region: vars.S3_REGION,
+    forcePathStyle: vars.S3_FORCE_PATH_STYLE === undefined ? undefined : vars.S3_FORCE_PATH_STYLE === 'true',
+    prefix: vars.S3_PREFIX,
+    cacheBytes: vars.STORAGE_CACHE_BYTES,
+    cacheDir: vars.STORAGE_CACHE_DIR,
+  };
+  const given = Object.entries(fromEnv).filter(([, value]) => value !== undefined) as Array<[keyof typeof STORAGE_ENV, unknown]>;
+  const storageFromEnv = new Set(given.map(([key]) => STORAGE_ENV[key]));
+  if (given.length === 0 || !isRecord(rawFile)) return { raw: rawFile, storageFromEnv };
+
+  const fileStorage = isRecord(rawFile['storage']) ? rawFile['storage'] : {};
+  const kind = vars.STORAGE_KIND ?? fileStorage['kind'] ?? 'local';
+  if (kind !== 's3') {
+    // An S3 setting with local storage is a mistake (a forgotten STORAGE_KIND), not something to ignore.
+    const unused = given.filter(([key]) => key !== 'kind').map(([key]) => STORAGE_ENV[key]);
+    if (unused.length > 0) throw new ConfigError(`environment variable ${unused.join(', ')}: only used with storage kind "s3" (set STORAGE_KIND=s3)`);
+    return { raw: vars.STORAGE_KIND ? { ...rawFile, storage: { kind: vars.STORAGE_KIND } } : rawFile, storageFromEnv };
+  }
+  // Switching the file's local storage to S3 keeps none of its keys: local has none besides kind.
+  const base = fileStorage['kind'] === 's3' ? fileStorage : {};
+  return { raw: { ...rawFile, storage: { ...base, ...Object.fromEntries(given), kind: 's3' } }, storageFromEnv };
 }
 
 function readConfigFile(path: string): unknown {
@@ -80,9 +128,9 @@ export function loadConfig(
   const vars = envResult.data;
 
   const configPath = vars.CONFIG ? resolve(vars.CONFIG) : undefined;
-  const rawFile = inlineConfig ?? (configPath ? readConfigFile(configPath) : {});
-  const fileResult = configFileSchema.safeParse(rawFile);
-  if (!fileResult.success) throw new ConfigError(describeIssues('CONFIG key', fileResult.error.issues));
+  const { raw, storageFromEnv } = withStorageFromEnv(inlineConfig ?? (configPath ? readConfigFile(configPath) : {}), vars);
+  const fileResult = configFileSchema.safeParse(raw);
+  if (!fileResult.success) throw new ConfigError(describeIssues('CONFIG key', fileResult.error.issues, storageFromEnv));
   const file = fileResult.data;
   const openMode = Object.keys(file.tenants).length === 0;
 
