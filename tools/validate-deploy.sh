@@ -667,6 +667,14 @@ if command -v kubectl >/dev/null 2>&1; then
     cat "$TMP/kustomize.err"
     bad "kubectl kustomize k8s/"
   fi
+  # The KEDA overlay must render too (an overlay inside its base's directory is a kustomize cycle);
+  # its ScaledObjects are CRDs, validated against KEDA's schema by npm test (tools/deployment).
+  if kubectl kustomize k8s-keda/ >"$TMP/rendered-keda.yaml" 2>"$TMP/kustomize-keda.err"; then
+    ok "kubectl kustomize k8s-keda/ renders ($(grep -c '^kind: ' "$TMP/rendered-keda.yaml") objects, $(grep -c '^kind: ScaledObject' "$TMP/rendered-keda.yaml") ScaledObjects)"
+  else
+    cat "$TMP/kustomize-keda.err"
+    bad "kubectl kustomize k8s-keda/"
+  fi
   # The S3 overlay: the same checks on its output, which has no PersistentVolumeClaim at all.
   if kubectl kustomize k8s-s3/ >"$TMP/rendered-s3.yaml" 2>"$TMP/kustomize-s3.err"; then
     ok "kubectl kustomize k8s-s3/ renders ($(grep -c '^kind: ' "$TMP/rendered-s3.yaml") objects)"

@@ -88,7 +88,7 @@ function render(dir: string): Manifest[] {
 }
 
 const base = render(K8S);
-const withKeda = render(join(K8S, 'keda'));
+const withKeda = render(resolve(K8S, '../k8s-keda'));
 const withS3 = render(resolve(K8S, '../k8s-s3'));
 const find = (manifests: Manifest[], kind: string, name: string) => manifests.find((m) => m.kind === kind && m.metadata.name === name);
 type PodTemplate = { metadata: { annotations?: Record<string, string> }; spec: { containers: Array<{ env?: Array<{ name: string; value?: string }>; ports?: Array<{ containerPort: number }> }> } };
