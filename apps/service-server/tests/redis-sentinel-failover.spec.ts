@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type BatchProgress, batchProgressSchema } from '@image-cloud/contracts';
 import { makeImage } from '@image-cloud/imaging/testing';
 import { freePort } from '@image-cloud/testing';
 import IORedis from 'ioredis';
 import { OwnRedis } from './own-redis';
 import { OwnSentinels, findRedisSentinel } from './own-sentinels';
-import { submitBatch, waitForBatch } from './prefetch-batches';
+import { submitBatch } from './prefetch-batches';
 import { track } from './settled';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 
@@ -57,6 +58,23 @@ describeWithSentinel('Redis Sentinel failover', () => {
     await second?.stop();
   });
 
+  /** Batch progress polled to the end; a 503 (Redis unreachable) is only allowed while the clients reconnect. */
+  async function progressOnceReconnected(batchId: string): Promise<BatchProgress> {
+    const giveUpAt = Date.now() + 60_000;
+    for (;;) {
+      const response = await system.request(`/fire_and_forget/${batchId}`);
+      const body: unknown = await response.json();
+      if (response.status === 200) {
+        const progress = batchProgressSchema.parse(body);
+        if (progress.complete || Date.now() > giveUpAt) return progress;
+      } else {
+        expect({ status: response.status, body }).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+        if (Date.now() > giveUpAt) throw new Error('batch progress still answered 503 a minute after the failover');
+      }
+      await sleep(250);
+    }
+  }
+
   /** Queues a prefetch batch and two get_image misses, switches the primary with `failover`, and checks that nothing was lost. */
   async function queueWorkThen(round: string, failover: () => Promise<void>): Promise<{ oldPrimary: number; newPrimary: number }> {
     const oldPrimary = (await sentinels.primaryPort())!;
@@ -80,8 +98,7 @@ describeWithSentinel('Redis Sentinel failover', () => {
     // Requests that were waiting when the primary changed get an answer (the image, or a 503 while reconnecting).
     for (const request of inFlight) expect([200, 503]).toContain((await request.done).status);
 
-    const progress = await waitForBatch(system.server.url, batchId, 60_000);
-    expect(progress).toMatchObject({ accepted: 12, done: 12, failed: {}, pending: 0, complete: true });
+    expect(await progressOnceReconnected(batchId)).toMatchObject({ accepted: 12, done: 12, failed: {}, pending: 0, complete: true });
 
     // A miss after the failover is fetched, rendered and served: queue, worker and outcome notice all on the new primary.
     const after = system.origin.url(`/slow.jpg?round=${round}&after=1`);

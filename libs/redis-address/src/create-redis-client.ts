@@ -1,5 +1,20 @@
-import IORedis, { type Redis, type RedisOptions } from 'ioredis';
+import IORedis, { type Redis, type RedisOptions, SentinelConnector } from 'ioredis';
 import { parseRedisAddress } from './redis-address';
+
+/**
+ * ioredis's Sentinel connector whose failover detector (a subscriber per Sentinel waiting for
+ * +switch-master) ends with the connection to the primary. ioredis stops the detector only on
+ * disconnect(), not after QUIT, which is how BullMQ closes the connections it duplicates: every
+ * closed worker or queue would leave subscribers reconnecting to the Sentinels for ever. A
+ * reconnect starts a fresh detector, so nothing is lost by stopping it when the stream closes.
+ */
+class ConnectionScopedSentinelConnector extends SentinelConnector {
+  override async connect(...args: Parameters<SentinelConnector['connect']>): ReturnType<SentinelConnector['connect']> {
+    const stream = await super.connect(...args);
+    stream.once('close', () => (this as unknown as { failoverDetector?: { cleanup(): void } | null }).failoverDetector?.cleanup());
+    return stream;
+  }
+}
 
 /**
  * The ioredis options for REDIS_URL merged with the caller's connection behaviour (fail-fast or
@@ -17,11 +32,13 @@ export function redisOptionsFor(url: string, behaviour: RedisOptions): RedisOpti
     ...(address.username ? { username: address.username } : {}),
     ...(address.password ? { password: address.password } : {}),
     ...(address.sentinelPassword ? { sentinelPassword: address.sentinelPassword } : {}),
-    // A primary demoted by a failover answers writes with READONLY until Sentinel disconnects its
-    // clients; reconnecting asks the Sentinels for the new primary instead of failing the command.
-    reconnectOnError: (error) => error.message.startsWith('READONLY'),
-    // Reconnect as soon as the Sentinels announce +switch-master, not only when the old primary drops us.
+    // Sentinel reconfigures a primary demoted by a planned failover only seconds later; until then
+    // it still takes writes that the new primary never sees. The detector reconnects every client
+    // as soon as the Sentinels announce +switch-master.
     failoverDetector: true,
+    Connector: ConnectionScopedSentinelConnector as NonNullable<RedisOptions['Connector']>,
+    // A demoted primary answers writes with READONLY; reconnecting asks the Sentinels for the new one.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
   };
 }
 
