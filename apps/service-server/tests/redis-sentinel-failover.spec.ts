@@ -21,8 +21,11 @@ if (!sentinelBinary) process.stdout.write('redis-sentinel-failover tests not run
 const describeWithSentinel = sentinelBinary ? describe : describe.skip;
 
 const MASTER_NAME = 'image-cloud-test';
-/** Both servers may become primary or replica; a replica starts syncing at once. */
-const REPLICATION_ARGS = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--maxmemory-policy', 'noeviction'];
+/**
+ * Both servers may become primary or replica; a replica starts syncing at once, and loads the
+ * primary's snapshot from the socket instead of writing a dump.rdb into the working directory.
+ */
+const REPLICATION_ARGS = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--repl-diskless-load', 'swapdb', '--maxmemory-policy', 'noeviction'];
 /** Long enough that fetches are still running when the primary changes, well under the fetch timeouts. */
 const ORIGIN_DELAY_MS = 400;
 
