@@ -83,6 +83,17 @@ export class OwnSentinels {
     await this.ask(this.ports[0]!, 'failover', this.masterName, true);
   }
 
+  /** Clients subscribed on the first Sentinel (ioredis's failover detectors listening for +switch-master). */
+  async subscribers(): Promise<number> {
+    const sentinel = new IORedis({ host: '127.0.0.1', port: this.ports[0]!, maxRetriesPerRequest: 1 });
+    try {
+      const list = (await sentinel.client('LIST')) as string;
+      return list.split('\n').filter((line) => /\bsub=[1-9]/.test(line)).length;
+    } finally {
+      sentinel.disconnect();
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       this.children.map(async (child) => {

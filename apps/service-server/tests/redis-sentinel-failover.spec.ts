@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BatchProgress, batchProgressSchema } from '@image-cloud/contracts';
 import { makeImage } from '@image-cloud/imaging/testing';
-import { freePort } from '@image-cloud/testing';
+import { createRedisClient } from '@image-cloud/redis-address';
+import { freePort, waitUntil } from '@image-cloud/testing';
 import IORedis from 'ioredis';
 import { OwnRedis } from './own-redis';
 import { OwnSentinels, findRedisSentinel } from './own-sentinels';
@@ -158,6 +159,15 @@ describeWithSentinel('Redis Sentinel failover', () => {
     expect(newPrimary).toBe(first.port);
     expect(await cloudClientsOn(newPrimary)).toBeGreaterThan(0);
   }, 120_000);
+
+  it('stops listening to the Sentinels when a connection is closed with QUIT, as BullMQ closes the ones it duplicates', async () => {
+    const before = await sentinels.subscribers();
+    const client = createRedisClient(sentinels.url, { maxRetriesPerRequest: null });
+    expect(await client.ping()).toBe('PONG');
+    expect(await waitUntil(async () => (await sentinels.subscribers()) === before + 1, 10_000)).toBe(true);
+    await client.quit();
+    expect(await waitUntil(async () => (await sentinels.subscribers()) === before, 10_000)).toBe(true);
+  }, 30_000);
 });
 
 /** Connections of the cloud (ioredis names them; BullMQ's carry the queue prefix) on the Redis at `port`. */
