@@ -8,17 +8,18 @@ const ALLOWED = {
   'libs/errors': [],
   'libs/http-caching': [],
   'libs/contracts': [],
-  'libs/config': ['contracts'],
+  'libs/config': ['contracts', 'redis-address'],
   'libs/logger': [],
   'libs/metrics': ['contracts', 'errors'],
   'libs/storage': [],
-  'libs/storage-cache': ['storage'],
+  'libs/storage-cache': ['redis-address', 'storage'],
   'libs/s3-storage': ['errors', 'storage', 'storage-cache'],
   'libs/storage-backend': ['config', 'errors', 's3-storage', 'storage', 'storage-cache'],
+  'libs/redis-address': [],
   'libs/redis-scripts': [],
   'libs/imaging': ['contracts', 'errors'],
   'libs/origin-fetch': ['contracts', 'errors'],
-  'libs/job-queue': ['contracts', 'errors'],
+  'libs/job-queue': ['contracts', 'errors', 'redis-address'],
   'libs/lane-policy': ['contracts', 'redis-scripts'],
   'libs/origin-protection': ['contracts', 'redis-scripts'],
   'libs/image-pipeline': ['contracts', 'errors', 'imaging', 'lane-policy', 'storage'],
@@ -28,8 +29,8 @@ const ALLOWED = {
   'libs/render-sandbox': ['contracts', 'errors', 'imaging'],
   'libs/worker-runtime': ['config', 'contracts', 'errors', 'image-pipeline', 'imaging', 'job-queue', 'lane-policy', 'logger', 'metrics', 'origin-fetch', 'origin-protection', 'prefetch', 'render-sandbox', 'storage', 'storage-backend'],
   'libs/process-lifecycle': ['config'],
-  'libs/local-cluster': ['process-lifecycle'],
-  'libs/testing': [],
+  'libs/local-cluster': ['process-lifecycle', 'redis-address'],
+  'libs/testing': ['redis-address'],
   'libs/tenant-auth': ['redis-scripts'],
   'apps/service-server': ['config', 'contracts', 'errors', 'http-caching', 'image-service', 'job-queue', 'lane-policy', 'logger', 'metrics', 'openapi', 'prefetch', 'process-lifecycle', 'storage', 'storage-backend', 'tenant-auth'],
   'apps/image-worker': ['config', 'logger', 'metrics', 'process-lifecycle', 'render-sandbox', 'worker-runtime'],
@@ -38,7 +39,7 @@ const ALLOWED = {
 };
 
 /** What specs may import on top: the test helpers and the pieces they assemble a system from. */
-const SPEC_EXTRA = ['metrics', 'tenant-auth', 'lane-policy', 'testing', 'imaging/testing', 'storage/testing', 's3-storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster'];
+const SPEC_EXTRA = ['metrics', 'tenant-auth', 'lane-policy', 'testing', 'imaging/testing', 'storage/testing', 's3-storage/testing', 'worker-runtime', 'config', 'logger', 'errors', 'contracts', 'imaging', 'job-queue', 'local-cluster', 'redis-address'];
 
 const SPEC_EXTERNAL = ['ioredis', 'bullmq'];
 
@@ -49,7 +50,7 @@ const EXTERNAL_OWNERS = {
   got: ['libs/origin-fetch'],
   bullmq: ['libs/job-queue', 'libs/worker-runtime'],
   'prom-client': ['libs/metrics'],
-  ioredis: ['libs/job-queue', 'libs/lane-policy', 'libs/origin-protection', 'libs/prefetch', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'libs/storage-cache', 'apps/service-server'],
+  ioredis: ['libs/redis-address', 'libs/job-queue', 'libs/lane-policy', 'libs/origin-protection', 'libs/prefetch', 'libs/redis-scripts', 'libs/tenant-auth', 'libs/local-cluster', 'libs/testing', 'libs/storage-cache', 'apps/service-server'],
   '@aws-sdk/client-s3': ['libs/s3-storage'],
 };
 

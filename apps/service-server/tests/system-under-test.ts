@@ -5,8 +5,8 @@ import { type AppConfig, loadConfig } from '@image-cloud/config';
 import { type JobEvent, redisKeys } from '@image-cloud/job-queue';
 import { createLogger } from '@image-cloud/logger';
 import { createProcessRegistry } from '@image-cloud/metrics';
-import IORedis from 'ioredis';
 import { redisAnswers } from '@image-cloud/local-cluster';
+import { createRedisClient } from '@image-cloud/redis-address';
 import {
   DIST_DIR,
   type OriginServer,
@@ -88,7 +88,7 @@ export async function startSystem(options: {
   const bigWorker = withWorkers ? await startImageWorker({ ...config, workerLane: 'big' }, logger, workerOptions) : noWorker;
 
   const outcomes: string[] = [];
-  const subscriber = new IORedis(redisUrl, { maxRetriesPerRequest: null });
+  const subscriber = createRedisClient(redisUrl, { maxRetriesPerRequest: null });
   subscriber.on('error', () => undefined);
   subscriber.on('message', (_channel: string, message: string) => {
     if ((JSON.parse(message) as { jobId: string }).jobId.includes('-render-')) outcomes.push(message);

@@ -1,4 +1,14 @@
+import { RedisAddressError, parseRedisAddress } from '@image-cloud/redis-address';
 import { z } from 'zod';
+
+function checkRedisAddress(url: string, context: z.RefinementCtx): void {
+  try {
+    parseRedisAddress(url);
+  } catch (error) {
+    if (!(error instanceof RedisAddressError)) throw error;
+    context.addIssue({ code: 'custom', message: error.message });
+  }
+}
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
@@ -14,11 +24,12 @@ export const envSchema = z.object({
   PORT: port.default(5000),
   /** @defaultValue "0.0.0.0", or "127.0.0.1" in open mode (no tenants) */
   HOST: z.string().min(1).optional(),
-  /** @defaultValue "redis://127.0.0.1:6379" */
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/[^\s]+$/, 'expected a redis:// or rediss:// URL')
-    .optional(),
+  /**
+   * One Redis (`redis://`, `rediss://`) or a primary found through Sentinels
+   * (`redis-sentinel://[[user]:password@]host:port[,host:port…]/masterName[?db=N&sentinelPassword=…]`).
+   * @defaultValue "redis://127.0.0.1:6379"
+   */
+  REDIS_URL: z.string().superRefine(checkRedisAddress).optional(),
   /** @defaultValue "./data" */
   DATA_DIR: z.string().min(1).default('./data'),
   /** Path of the JSON config file. */

@@ -31,6 +31,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WORKER_LANE: 'huge' })).toThrow(/WORKER_LANE/);
   });
 
+  it('takes a redis-sentinel:// REDIS_URL and names what is wrong with a bad one', () => {
+    expect(loadConfig({ REDIS_URL: 'redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/images' }).redisUrl).toBe('redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/images');
+    expect(() => loadConfig({ REDIS_URL: 'redis-sentinel://10.0.0.1:26379' })).toThrow(ConfigError);
+    expect(() => loadConfig({ REDIS_URL: 'redis-sentinel://10.0.0.1:26379' })).toThrow(/environment variable REDIS_URL: redis-sentinel URL names no master/);
+    expect(() => loadConfig({ REDIS_URL: 'redis-sentinel://10.0.0.1:port/images' })).toThrow(/REDIS_URL: redis-sentinel URL: "10.0.0.1:port" is not a host:port/);
+  });
+
   it('names unknown and mistyped keys of the config file', () => {
     expect(() => loadConfig({}, { limits: { maxPixels: 'many' } })).toThrow(/CONFIG key limits\.maxPixels/);
     expect(() => loadConfig({}, { tenant: {} })).toThrow(/CONFIG key \(top level\): Unrecognized key/);

@@ -1,11 +1,12 @@
-import IORedis, { type Redis } from 'ioredis';
+import { createRedisClient } from '@image-cloud/redis-address';
+import type { Redis } from 'ioredis';
 
 /**
  * Connection for BullMQ workers, QueueEvents and subscribers: commands wait through a Redis outage
  * (maxRetriesPerRequest null) so workers pause and resume by themselves instead of dying.
  */
 export function createBlockingConnection(redisUrl: string, name: string): Redis {
-  return new IORedis(redisUrl, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+  return createRedisClient(redisUrl, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
 }
 
 /**
@@ -14,7 +15,7 @@ export function createBlockingConnection(redisUrl: string, name: string): Redis 
  * rewritten to maxRetriesPerRequest null.
  */
 export function createFailFastConnection(redisUrl: string, name: string): Redis {
-  return new IORedis(redisUrl, {
+  return createRedisClient(redisUrl, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2_000,

@@ -6,6 +6,9 @@ describe('logger', () => {
     expect(redactSecrets('Authorization: Bearer abc.def-123')).toBe('Authorization: Bearer [redacted]');
     expect(redactSecrets('no Redis at rediss://:p4ss@redis.internal:6380/0')).toBe('no Redis at rediss://:[redacted]@redis.internal:6380/0');
     expect(redactSecrets('REDIS_URL=redis://app:p4ss@10.0.0.5:6379')).toBe('REDIS_URL=redis://app:[redacted]@10.0.0.5:6379');
+    expect(redactSecrets('REDIS_URL=redis-sentinel://:p4ss@a:26379,b:26379/images?sentinelPassword=s3nt')).toBe(
+      'REDIS_URL=redis-sentinel://:[redacted]@a:26379,b:26379/images?sentinelPassword=[redacted]',
+    );
     expect(redactSecrets('http://127.0.0.1:5000/get_image')).toBe('http://127.0.0.1:5000/get_image');
   });
 

@@ -12,7 +12,7 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-const SECRET_NAMES = '(?:token|signature|sig|access_token|api_key)';
+const SECRET_NAMES = '(?:token|signature|sig|access_token|api_key|sentinelPassword)';
 const SECRET_QUERY_PARAMS = new RegExp(`([?&]${SECRET_NAMES}=)[^&#\\s"]*`, 'gi');
 /** The same inside a percent-encoded URL, e.g. get_image's `url` parameter: `%3Ftoken%3D…` up to the next `%26` or `&`. */
 const ENCODED_SECRET_PARAMS = new RegExp(`((?:%3F|%26)${SECRET_NAMES}%3D)(?:(?!%26)[^&#\\s"])*`, 'gi');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import IORedis, { type Redis } from 'ioredis';
+import { createRedisClient } from '@image-cloud/redis-address';
+import type { Redis } from 'ioredis';
 
 /** What one host tells the others: drop your copies of this original's objects. */
 interface InvalidationNotice {
@@ -35,8 +36,8 @@ export class CacheInvalidation {
     private readonly handlers: CacheInvalidationHandlers,
   ) {
     // Fail-fast publisher: a delete must not hang on Redis; the notice is best effort (see publish).
-    this.publisher = new IORedis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'image-cloud:storage-cache' });
-    this.subscriber = new IORedis(redisUrl, { maxRetriesPerRequest: null, connectionName: 'image-cloud:storage-cache-notices' });
+    this.publisher = createRedisClient(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'image-cloud:storage-cache' });
+    this.subscriber = createRedisClient(redisUrl, { maxRetriesPerRequest: null, connectionName: 'image-cloud:storage-cache-notices' });
     const report = (error: Error) => this.handlers.onError?.(error);
     this.publisher.on('error', report);
     this.subscriber.on('error', report);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import IORedis, { type Redis } from 'ioredis';
+import { createRedisClient } from '@image-cloud/redis-address';
+import type { Redis } from 'ioredis';
 
 /** The Redis every test talks to: REDIS_URL, or the machine's default one. */
 export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -14,7 +15,7 @@ export function uniquePrefix(name: string): string {
 
 /** Calls `onKeys` with every batch of keys under the prefix (SCAN, so a big Redis is not blocked). */
 async function scanPrefix(redisUrl: string, prefix: string, onKeys: (redis: Redis, keys: string[]) => Promise<void>): Promise<void> {
-  const redis: Redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis: Redis = createRedisClient(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   await redis.connect();
   try {
     const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;

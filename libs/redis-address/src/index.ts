@@ -1,0 +1,2 @@
+export { parseRedisAddress, RedisAddressError, SENTINEL_URL_FORM, type RedisAddress } from './redis-address';
+export { createRedisClient, redisOptionsFor } from './create-redis-client';
