@@ -16,7 +16,8 @@ export interface FetchWorkerOptions extends Omit<StageWorkerOptions, 'queueName'
   /** Does the work; throws ImageCloudError for failures. `waiterId` names the job for a slot's wake-up. */
   process: (job: FetchJob, context: { signal?: AbortSignal; waiterId: string }) => Promise<FetchJobOutcome>;
   /** A prefetch ended for good (done, or failed after its last attempt): batch progress. */
-  onFinal?: (job: FetchJob, outcome: FinalOutcome) => Promise<void>;
+  /** `jobKey`: the BullMQ job's hash, which lets a hook count the job's end once per run. */
+  onFinal?: (job: FetchJob, outcome: FinalOutcome, jobKey: string) => Promise<void>;
   onJobEvent?: (event: JobEvent) => void;
 }
 
@@ -44,19 +45,20 @@ export async function startFetchWorker(options: FetchWorkerOptions): Promise<Run
     const payload = payloadOf(fetchJobSchema, job, 'fetch');
     const jobId = job.id ?? fetchJobIdOf(payload);
     const emit = jobEventEmitter(options.onJobEvent, { stage: 'fetch', lane: `${payload.urgency}-fetch`, jobId });
+    const jobKey = `${job.queueQualifiedName}:${jobId}`;
     let outcome: FetchJobOutcome;
     try {
       outcome = await options.process(payload, { signal, waiterId: originWaiterId(jobId) });
     } catch (thrown) {
       const failure = await settleFailure(options, job, { originalKey: payload.originalKey, field: FETCH_FAILURE_FIELD }, thrown);
       emit({ outcome: 'failed', error: failure.error });
-      if (failure.isFinal) await options.onFinal?.(payload, { ok: false, code: failure.error.code });
+      if (failure.isFinal) await options.onFinal?.(payload, { ok: false, code: failure.error.code }, jobKey);
       throw failure.rethrow;
     }
     switch (outcome.kind) {
       case 'done':
         emit({ outcome: 'ok' });
-        await options.onFinal?.(payload, { ok: true });
+        await options.onFinal?.(payload, { ok: true }, jobKey);
         // Only sync fetches have waiters listening for their id; a prefetch's progress is its batch.
         if (payload.urgency === 'sync') await publishOutcome(connection, prefix, { jobId, ok: true });
         return;

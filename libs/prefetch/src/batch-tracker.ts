@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { BatchCounts, BatchProgress } from '@image-cloud/contracts';
 import { type FinalOutcome, orUnavailable } from '@image-cloud/job-queue';
+import { defineRedisScript } from '@image-cloud/redis-scripts';
+import finishedLua from './commands/batch-finished-2.lua';
+
+const finishedScript = defineRedisScript<number>('batchFinished', 2, finishedLua);
 
 /** Batches are kept a week after their last change. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
@@ -36,14 +40,14 @@ export class BatchTracker {
     await this.redis.multi().hincrby(key, 'accepted', -count).hincrby(key, 'duplicate', count).exec();
   }
 
-  /** Worker side: one prefetch of the batch ended for good (done, or failed with `code`). */
-  async finished(batchId: string, outcome: FinalOutcome): Promise<void> {
-    const key = batchKey(this.prefix, batchId);
-    await this.redis
-      .multi()
-      .hincrby(key, outcome.ok ? 'done' : `failed:${outcome.code}`, 1)
-      .expire(key, BATCH_TTL_SECONDS)
-      .exec();
+  /**
+   * Worker side: one prefetch of the batch ended for good (done, or failed with `code`), counted
+   * once however often its job (`jobKey`, the BullMQ job's hash) runs to an end. Returns whether
+   * this call counted it.
+   */
+  async finished(batchId: string, outcome: FinalOutcome, jobKey: string): Promise<boolean> {
+    const field = outcome.ok ? 'done' : `failed:${outcome.code}`;
+    return (await finishedScript(this.redis, [jobKey, batchKey(this.prefix, batchId)], [field, BATCH_TTL_SECONDS])) === 1;
   }
 
   /** Throws 503 `unavailable` while Redis does not answer. */

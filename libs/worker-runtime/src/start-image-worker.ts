@@ -212,8 +212,8 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
       noteRequest(fetchJobIdOf(job), job.requestId);
       return job.urgency === 'sync' ? gate.during(() => fetchPipeline.run(job, context)) : fetchPipeline.run(job, context);
     },
-    onFinal: async (job, outcome) => {
-      if (job.batchId) await batches.finished(job.batchId, outcome);
+    onFinal: async (job, outcome, jobKey) => {
+      if (job.batchId) await batches.finished(job.batchId, outcome, jobKey);
     },
     onJobEvent,
     onError: logFailure,

@@ -1,0 +1,20 @@
+--[[
+  Counts one prefetch of a batch as ended (done, or failed with a code) once per run of its job:
+  a job that ran to its end but could not be marked finished (a Redis failover, a stalled lock) runs
+  again, and its second end must not be counted twice. The mark lives in the job's own hash, so it
+  goes when the job is removed, and a later batch queueing the same URL again counts afresh.
+
+  KEYS[1] the BullMQ job's hash (the job is active in the caller, so the hash exists)
+  KEYS[2] the batch's hash
+
+  ARGV[1] field to increment (`done` or `failed:<code>`)
+  ARGV[2] batch TTL in seconds
+
+  Returns 1 when counted, 0 when this job's end was counted already.
+]]
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HSETNX', KEYS[1], 'batchCounted', 1) == 0 then
+  return 0
+end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[2]))
+return 1
