@@ -77,7 +77,7 @@ async function listeningPid(url: string): Promise<number> {
 async function syscallsPerRequest(pid: number, url: string, headers: Record<string, string> | undefined, dir: string): Promise<Array<[string, number]>> {
   if (!(await hasCommand('strace'))) return [];
   const output = join(dir, `strace-${pid}-${Date.now()}.txt`);
-  const strace: ChildProcess = spawn('strace', ['-f', '-c', '-o', output, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const strace: ChildProcess = spawn('strace', ['-qq', '-f', '-c', '-o', output, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = once(strace, 'exit');
   await sleep(1000);
   if (strace.exitCode !== null) throw new Error(`strace could not attach to the server (exit ${strace.exitCode})`);
@@ -88,7 +88,7 @@ async function syscallsPerRequest(pid: number, url: string, headers: Record<stri
   for (const line of (await readFile(output, 'utf8')).split('\n')) {
     // % time, seconds, usecs/call, calls, [errors], syscall
     const match = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
-    if (match) rows.push([match[2], Number(match[1]) / load.requests]);
+    if (match && match[2] !== 'total') rows.push([match[2], Number(match[1]) / load.requests]);
   }
   return rows.sort((a, b) => b[1] - a[1]);
 }

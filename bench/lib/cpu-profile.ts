@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
 }
 
@@ -35,7 +36,7 @@ const AREAS: Array<[string, RegExp]> = [
   ['V8/native, not attributed', /^\(program\)$|^\(root\)$/],
   ['express routing and middleware', /node_modules\/(express|router|finalhandler|body-parser|path-to-regexp|parseurl|on-finished|on-headers|type-is|content-type|mime-types|mime-db|accepts|negotiator|vary|fresh|etag|depd|debug|encodeurl|escape-html|statuses|cookie|proxy-addr|forwarded|range-parser|qs|send|serve-static|merge-descriptors|utils-merge|setprototypeof|http-errors|ee-first|unpipe|content-disposition)\//],
   ['parameter parsing (zod)', /node_modules\/zod\/|libs\/contracts\//],
-  ['request log and metrics', /libs\/(logger|metrics)\/|node_modules\/(prom-client|tdigest|bintrees)\//],
+  ['request log and metrics', /libs\/(logger|metrics)\/|apps\/service-server\/src\/(http\/request-log|http\/route-label|routes\/metrics-routes)|node_modules\/(prom-client|tdigest|bintrees)\//],
   ['authentication and rate limiter (Redis)', /libs\/tenant-auth\/|node_modules\/(ioredis|redis-parser|redis-errors|denque|cluster-key-slot|standard-as-callback)\/|node:internal\/crypto/],
   ['storage lookup (fs)', /libs\/(storage|storage-cache|storage-backend|s3-storage)\/|^node:fs$|node:internal\/fs\//],
   ['HTTP caching headers', /libs\/http-caching\//],
@@ -66,6 +67,17 @@ function originalSource(url: string, line: number, column: number): string {
 export function selfTimes(profilePath: string, fromUs: number, toUs: number): { functions: FunctionSelfTime[]; windowUs: number } {
   const profile = JSON.parse(readFileSync(profilePath, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  // A native built-in (writev, readFileUtf8, Hash…) has no script: it counts for the area of the
+  // nearest caller that has one, so fs reads land in storage and socket writes in HTTP.
+  const callerSource = (id: number): string => {
+    for (let at = parentOf.get(id); at !== undefined; at = parentOf.get(at)) {
+      const frame = byId.get(at)!.callFrame;
+      if (frame.url) return originalSource(frame.url, frame.lineNumber, frame.columnNumber);
+    }
+    return '';
+  };
   const times: number[] = [];
   let at = profile.startTime;
   for (const delta of profile.timeDeltas) times.push((at += delta));
@@ -80,8 +92,13 @@ export function selfTimes(profilePath: string, fromUs: number, toUs: number): { 
     const frame = byId.get(id)!.callFrame;
     const source = originalSource(frame.url, frame.lineNumber, frame.columnNumber).replace(/^.*?\/(node_modules|libs|apps)\//, '$1/');
     const name = frame.functionName || '(anonymous)';
-    const key = `${name}@${source}:${frame.url ? frame.lineNumber : ''}`;
-    const entry = byFunction.get(key) ?? { area: areaOf(name, source), name, source, selfUs: 0 };
+    const native = !frame.url && !name.startsWith('(');
+    const ownArea = areaOf(name, source);
+    // Likewise node's own helpers outside HTTP and fs (path.join, AbortController…): their caller's area.
+    const byCaller = native || (ownArea === 'other JS' && source.startsWith('node:'));
+    const area = byCaller ? areaOf(name, callerSource(id).replace(/^.*?\/(node_modules|libs|apps)\//, '$1/')) : ownArea;
+    const key = `${name}@${source}:${frame.url ? frame.lineNumber : ''}@${area}`;
+    const entry = byFunction.get(key) ?? { area, name: native ? `${name} (native)` : name, source, selfUs: 0 };
     entry.selfUs += selfUs;
     byFunction.set(key, entry);
   }
