@@ -112,11 +112,15 @@ export class ImageService {
     this.provenDecodable.set(check.originalKey, etag);
   }
 
-  /** Metadata of the original, fetching it when needed (no_image, image_info). */
-  async originalMeta(url: string, options: FetchOptions = {}): Promise<Served<OriginalMeta>> {
+  /**
+   * Metadata of the original, fetching it when needed (no_image, image_info). `beforeRender`: a
+   * render of it follows (format negotiation asks about alpha first), so a download is admitted as
+   * that render would be, and an overloaded cloud refuses it before fetching anything.
+   */
+  async originalMeta(url: string, options: FetchOptions = {}, beforeRender = false): Promise<Served<OriginalMeta>> {
     const stored = await this.deps.storage.getOriginalMeta(originalKeyOf(url));
     if (stored) return { object: stored, cache: 'HIT' };
-    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs, beforeRender);
     return { object: meta, cache: 'MISS', coalesced };
   }
 

@@ -90,7 +90,7 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
     if (request.negotiateFormat) {
       // Set before anything can answer, so 304s, HEADs and errors of a negotiated URL carry it too.
       res.setHeader('Vary', 'Accept');
-      const format = await negotiateFormat(req.headers.accept, async () => (await service.originalMeta(request.url, options)).object.hasAlpha ?? false);
+      const format = await negotiateFormat(req.headers.accept, async () => (await service.originalMeta(request.url, options, true)).object.hasAlpha ?? false);
       transform = { ...transform, format };
     }
     // The negotiated format and only an effective quality go into the variant key.
