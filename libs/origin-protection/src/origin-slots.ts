@@ -96,6 +96,8 @@ export interface OriginSlotsOptions {
    * back in line, so a later release wakes it).
    */
   wakeParked: (waiterId: string) => Promise<ParkedWake>;
+  /** Source of the fallback delays' jitter, in [0, 1). @defaultValue Math.random */
+  random?: () => number;
 }
 
 export type ParkedWake = 'woken' | 'gone' | 'active';
@@ -159,7 +161,7 @@ export class OriginSlots {
     if (taken === 1) return { slot: this.heldSlot(pool, cap, token, perSecond !== undefined) };
     const limits = { pool, cap, ...(perSecond === undefined ? {} : { perSecond }) };
     if (reason === 'backoff' || reason === 'rate') return { reason, waitMs: Number(amount), ...limits };
-    return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount)), ...limits };
+    return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount), this.options.random ?? Math.random), ...limits };
   }
 
   private keysOf(pool: string) {
@@ -228,7 +230,7 @@ export class OriginSlots {
  * How long a refused prefetch stays parked if no release wakes it (say its slot's holder died):
  * later in line, longer, so a long line re-checks at a bounded rate. Jittered against herds.
  */
-function fallbackDelayMs(rank: number): number {
+function fallbackDelayMs(rank: number, random: () => number): number {
   const base = Math.min(60_000, 1_000 + rank * 50);
-  return Math.round(base * (0.8 + Math.random() * 0.4));
+  return Math.round(base * (0.8 + random() * 0.4));
 }

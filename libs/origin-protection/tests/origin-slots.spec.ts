@@ -62,17 +62,18 @@ describe('OriginSlots (real Redis)', () => {
   });
 
   it('tells a refused prefetch a fallback delay that grows with its place in line', async () => {
-    const held = await Promise.all([0, 1].map((i) => slots.tryAcquire('http://line.test/x', asyncWaiter(`normal:holder-${i}`)).then(taken)));
-    const first = await slots.tryAcquire('http://line.test/1', asyncWaiter('normal:first'));
-    for (let i = 0; i < 200; i++) await slots.tryAcquire('http://line.test/n', asyncWaiter(`normal:n-${i}`));
-    const late = await slots.tryAcquire('http://line.test/late', asyncWaiter('normal:late'));
+    // Jitter fixed at its middle, so each delay is exactly what the place in line gives.
+    const steady = new OriginSlots(redis, prefix, { domains, leaseMs: 600, backoffMs: 400, wakeParked: (waiterId) => parked.promote(waiterId), random: () => 0.5 });
+    const held = await Promise.all([0, 1].map((i) => steady.tryAcquire('http://line.test/x', asyncWaiter(`normal:holder-${i}`)).then(taken)));
+    const first = await steady.tryAcquire('http://line.test/1', asyncWaiter('normal:first'));
+    for (let i = 0; i < 200; i++) await steady.tryAcquire('http://line.test/n', asyncWaiter(`normal:n-${i}`));
+    const late = await steady.tryAcquire('http://line.test/late', asyncWaiter('normal:late'));
     expect(first.slot).toBeUndefined();
     expect(late.slot).toBeUndefined();
     if (first.slot || late.slot) return;
-    // Computed, not measured: the first in line gets the base fallback (1 s, ±20% jitter).
-    expect(first.waitMs).toBeGreaterThanOrEqual(800);
-    expect(first.waitMs).toBeLessThanOrEqual(1_200);
-    expect(late.waitMs).toBeGreaterThan(first.waitMs * 4);
+    // First in line: the base fallback of 1 s; 201 places later, 50 ms more for each.
+    expect(first.waitMs).toBe(1_000);
+    expect(late.waitMs).toBe(1_000 + 201 * 50);
     await Promise.all(held.map((slot) => slot.release()));
   });
 

@@ -24,10 +24,20 @@ describe('TenantRateLimiter (real Redis)', () => {
     expect(decisions.slice(0, 3)).toEqual([{ allowed: true }, { allowed: true }, { allowed: true }]);
     const refused = decisions[3]!;
     expect(refused.allowed).toBe(false);
-    // The wait until the next token: positive, and never more than one token's interval (2/s → 500 ms),
-    // whatever time passed between the takes.
     if (!refused.allowed) expect(refused.retryAfterMs).toBeGreaterThan(0);
-    if (!refused.allowed) expect(refused.retryAfterMs).toBeLessThanOrEqual(500);
     expect(await limiter.take('other', 2, 3)).toEqual({ allowed: true });
+  });
+
+  it('tells an empty bucket to wait exactly one token interval, computed on Redis\'s clock', async () => {
+    // An empty bucket last updated an hour ahead of Redis's clock: no time has passed for it, so no
+    // token has come back, whatever the machine's speed.
+    const emptyAheadOfTime = async (tenant: string) => {
+      const [seconds] = (await redis.time()) as [string, string];
+      await redis.hset(`${prefix}:rate:${tenant}`, { tokens: '0', at: String((Number(seconds) + 3_600) * 1000) });
+    };
+    await emptyAheadOfTime('empty-slow');
+    expect(await limiter.take('empty-slow', 2, 3)).toEqual({ allowed: false, retryAfterMs: 500 });
+    await emptyAheadOfTime('empty-fast');
+    expect(await limiter.take('empty-fast', 4, 3)).toEqual({ allowed: false, retryAfterMs: 250 });
   });
 });
