@@ -32,7 +32,7 @@ describe('TenantRateLimiter (real Redis)', () => {
     // An empty bucket last updated an hour ahead of Redis's clock: no time has passed for it, so no
     // token has come back, whatever the machine's speed.
     const emptyAheadOfTime = async (tenant: string) => {
-      const [seconds] = (await redis.time()) as [string, string];
+      const [seconds] = await redis.time();
       await redis.hset(`${prefix}:rate:${tenant}`, { tokens: '0', at: String((Number(seconds) + 3_600) * 1000) });
     };
     await emptyAheadOfTime('empty-slow');
