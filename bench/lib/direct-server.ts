@@ -1,9 +1,9 @@
-import cluster, { type Worker } from 'node:cluster';
-import { once } from 'node:events';
+import cluster from 'node:cluster';
 import http from 'node:http';
 import { loadConfig } from '@image-cloud/config';
 import { configureSharp, probeImage, renderVariant } from '@image-cloud/imaging';
 import { freePort } from '@image-cloud/testing';
+import { forkListeningWorkers, killWorkers } from './cluster-workers';
 
 /**
  * The baseline a queue-based cloud must come close to: an imgproxy-style server, one process per
@@ -57,19 +57,9 @@ export interface DirectServer {
 /** Forks `processes` direct-server processes of this very script (the benchmark must route them, see isDirectServerWorker). */
 export async function startDirectServer(processes: number): Promise<DirectServer> {
   const port = await freePort();
-  const workers: Worker[] = [];
-  for (let i = 0; i < processes; i++) workers.push(cluster.fork({ [PORT_ENV]: String(port), UV_THREADPOOL_SIZE: '4' }));
-  await Promise.all(workers.map((worker) => once(worker, 'listening')));
+  const workers = await forkListeningWorkers(processes, { [PORT_ENV]: String(port), UV_THREADPOOL_SIZE: '4' });
   return {
     variantUrl: (originUrl, width, height) => `http://127.0.0.1:${port}/?url=${encodeURIComponent(originUrl)}&w=${width}&h=${height}`,
-    async stop() {
-      await Promise.all(
-        workers.map(async (worker) => {
-          const exited = once(worker, 'exit');
-          worker.kill('SIGKILL');
-          await exited;
-        }),
-      );
-    },
+    stop: () => killWorkers(workers),
   };
 }

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import cluster, { type Worker } from 'node:cluster';
-import { once } from 'node:events';
+import cluster from 'node:cluster';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stopProcesses, waitForHttp } from '@image-cloud/testing';
+import { forkListeningWorkers, killWorkers } from './cluster-workers';
 
 /**
  * The baselines of the hit path: servers that do nothing but answer one file's bytes. nginx from
@@ -93,19 +93,9 @@ export function serveBareNodeRequests(): void {
 /** Forks `processes` bare servers of this very script (the benchmark must route them, see isBareNodeServerWorker). */
 export async function startBareNodeServer(file: string, mode: 'memory' | 'disk', processes: number): Promise<StaticServer> {
   const port = await freePort();
-  const workers: Worker[] = [];
-  for (let i = 0; i < processes; i++) workers.push(cluster.fork({ [PORT_ENV]: String(port), [FILE_ENV]: file, [MODE_ENV]: mode }));
-  await Promise.all(workers.map((worker) => once(worker, 'listening')));
+  const workers = await forkListeningWorkers(processes, { [PORT_ENV]: String(port), [FILE_ENV]: file, [MODE_ENV]: mode });
   return {
     url: `http://127.0.0.1:${port}/variant.jpg`,
-    async stop() {
-      await Promise.all(
-        workers.map(async (worker) => {
-          const exited = once(worker, 'exit');
-          worker.kill('SIGKILL');
-          await exited;
-        }),
-      );
-    },
+    stop: () => killWorkers(workers),
   };
 }
