@@ -225,7 +225,8 @@ def check_compose():
     for svc in ["server", "worker-normal", "worker-big"]:
         s = services.get(svc, {})
         env = env_of(svc)
-        check(env.get("REDIS_URL", "").startswith("redis://redis:"), f"{svc}: REDIS_URL points at the redis service")
+        redis_url = re.sub(r"^\$\{REDIS_URL:-([^}]*)\}$", r"\1", env.get("REDIS_URL", ""))
+        check(redis_url.startswith("redis://redis:"), f"{svc}: REDIS_URL points at the redis service unless overridden")
         check(env.get("DATA_DIR") == "/data" and "image-data:/data" in (s.get("volumes") or []),
               f"{svc}: DATA_DIR=/data on the shared image-data volume")
         check(bool(env.get("CONFIG")), f"{svc}: CONFIG set")
