@@ -54,9 +54,102 @@ export type SignatureCheck = { ok: true; tenant: string } | { ok: false; reason:
  */
 const CANONICAL_SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 
+/** Verified signatures remembered by the module's verifier (verifySignedRequest). */
+export const VERIFIED_SIGNATURES_KEPT = 10_000;
+
+/**
+ * Longest request text (path and signed parameters) remembered: signed URLs are a few hundred
+ * characters; longer ones are verified every time, so the memory stays a few MB at most.
+ */
+const LONGEST_REMEMBERED_REQUEST = 2_048;
+
+/** A signature that verified, and the signing key it verified with. */
+interface VerifiedSignature {
+  signature: Buffer;
+  key: string;
+}
+
+/**
+ * Checks signed requests and remembers the ones that verified (LRU, `capacity` entries), so a
+ * signed URL requested again skips the HMAC. Everything but the HMAC is checked on every call:
+ * the parameters' shape, expiry and the longest lifetime against `nowSeconds`, the signature
+ * against the remembered one in constant time, and that the key it verified with is still one of
+ * `keys` (a retired key's signatures stop verifying at once). Only a signature that verified is
+ * remembered, keyed by everything the HMAC covers (path and every parameter but the signature);
+ * the signature is the value, not part of the key, so looking up a forged one compares no secret
+ * bytes in variable time.
+ */
+export class SignedRequestVerifier {
+  private readonly verified = new Map<string, VerifiedSignature>();
+  private hmacs = 0;
+
+  constructor(private readonly capacity = VERIFIED_SIGNATURES_KEPT) {}
+
+  /** HMACs computed so far (one per current key for each request not answered from memory). */
+  get hmacsComputed(): number {
+    return this.hmacs;
+  }
+
+  /** Checks a signed request against every current signing key (several at once allow rotation). */
+  verify(
+    path: string,
+    params: Array<[string, string]>,
+    keys: readonly string[],
+    nowSeconds: number,
+    /** Expiries further ahead than this are refused. @defaultValue no maximum */
+    maxLifetimeSeconds = Infinity,
+  ): SignatureCheck {
+    const values = new Map<string, string[]>();
+    for (const [name, value] of params) values.set(name, [...(values.get(name) ?? []), value]);
+    const single = (name: string) => (values.get(name)?.length === 1 ? values.get(name)![0] : undefined);
+
+    const signature = single(SIGNATURE_PARAM);
+    const expires = single(EXPIRES_PARAM);
+    const tenant = single(TENANT_PARAM);
+    if (!signature || !expires || !tenant) return { ok: false, reason: 'A signed URL needs exactly one signature, expires and tenant parameter.' };
+    if (!/^\d{1,12}$/.test(expires)) return { ok: false, reason: 'The expires parameter must be Unix seconds.' };
+    if (Number(expires) < nowSeconds) return { ok: false, reason: 'The signed URL has expired.' };
+    if (Number(expires) > nowSeconds + maxLifetimeSeconds) {
+      return { ok: false, reason: `The signed URL expires more than ${maxLifetimeSeconds} seconds from now, longer than a signed URL may live.` };
+    }
+    if (!CANONICAL_SIGNATURE.test(signature)) return { ok: false, reason: 'The signature is not in its canonical encoding (unpadded base64url).' };
+
+    const given = Buffer.from(signature, 'base64url');
+    // The parameters in their given order determine the canonical text, and are cheaper to join
+    // than sorting them into it; JSON keeps any name or value from running into the next.
+    const signedText = JSON.stringify([path, params.filter(([name]) => !UNSIGNED_PARAMS.has(name))]);
+    const remembered = this.verified.get(signedText);
+    if (remembered && keys.includes(remembered.key) && timingSafeEqual(given, remembered.signature)) {
+      this.verified.delete(signedText);
+      this.verified.set(signedText, remembered);
+      return { ok: true, tenant };
+    }
+
+    const text = canonicalRequest(path, params);
+    let verifiedWith: string | undefined;
+    for (const key of keys) {
+      const expected = hmac(key, text);
+      this.hmacs++;
+      if (given.length === expected.length && timingSafeEqual(given, expected)) verifiedWith ??= key;
+    }
+    if (verifiedWith === undefined) return { ok: false, reason: 'The signature does not match this URL.' };
+    if (signedText.length <= LONGEST_REMEMBERED_REQUEST) this.remember(signedText, { signature: given, key: verifiedWith });
+    return { ok: true, tenant };
+  }
+
+  private remember(signedText: string, verified: VerifiedSignature): void {
+    this.verified.delete(signedText);
+    if (this.verified.size >= this.capacity) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(signedText, verified);
+  }
+}
+
+const verifier = new SignedRequestVerifier();
+
 /**
  * Checks a signed request against every current signing key (several at once allow rotation).
- * Signatures compare in constant time.
+ * Signatures compare in constant time. Verified signatures are remembered by one verifier per
+ * process (SignedRequestVerifier): a repeated signed URL costs no HMAC; expiry is checked every time.
  */
 export function verifySignedRequest(
   path: string,
@@ -66,27 +159,5 @@ export function verifySignedRequest(
   /** Expiries further ahead than this are refused. @defaultValue no maximum */
   maxLifetimeSeconds = Infinity,
 ): SignatureCheck {
-  const values = new Map<string, string[]>();
-  for (const [name, value] of params) values.set(name, [...(values.get(name) ?? []), value]);
-  const single = (name: string) => (values.get(name)?.length === 1 ? values.get(name)![0] : undefined);
-
-  const signature = single(SIGNATURE_PARAM);
-  const expires = single(EXPIRES_PARAM);
-  const tenant = single(TENANT_PARAM);
-  if (!signature || !expires || !tenant) return { ok: false, reason: 'A signed URL needs exactly one signature, expires and tenant parameter.' };
-  if (!/^\d{1,12}$/.test(expires)) return { ok: false, reason: 'The expires parameter must be Unix seconds.' };
-  if (Number(expires) < nowSeconds) return { ok: false, reason: 'The signed URL has expired.' };
-  if (Number(expires) > nowSeconds + maxLifetimeSeconds) {
-    return { ok: false, reason: `The signed URL expires more than ${maxLifetimeSeconds} seconds from now, longer than a signed URL may live.` };
-  }
-  if (!CANONICAL_SIGNATURE.test(signature)) return { ok: false, reason: 'The signature is not in its canonical encoding (unpadded base64url).' };
-
-  const given = Buffer.from(signature, 'base64url');
-  const text = canonicalRequest(path, params);
-  let valid = false;
-  for (const key of keys) {
-    const expected = hmac(key, text);
-    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
-  }
-  return valid ? { ok: true, tenant } : { ok: false, reason: 'The signature does not match this URL.' };
+  return verifier.verify(path, params, keys, nowSeconds, maxLifetimeSeconds);
 }
