@@ -41,6 +41,15 @@ describe('signed URLs', () => {
     expect(verifySignedRequest(path, [...params, ['signature', 'x']], [key], now).ok).toBe(false);
   });
 
+  it('refuse a repeated tenant or expires parameter, even a verified URL with one added', () => {
+    const [path, params] = paramsOf(signed);
+    expect(verifySignedRequest(path, params, [key], now).ok).toBe(true);
+    for (const name of ['tenant', 'expires', 'signature']) {
+      const value = params.find(([n]) => n === name)![1];
+      expect(verifySignedRequest(path, [...params, [name, value]], [key], now)).toMatchObject({ ok: false, reason: expect.stringMatching(/exactly one/) });
+    }
+  });
+
   it('leave the signature and a legacy token out of the canonical text', () => {
     expect(canonicalRequest('/p', [['b', '2'], ['signature', 's'], ['a', '1'], ['token', 't']])).toBe('/p?a=1&b=2');
   });

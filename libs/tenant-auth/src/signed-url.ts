@@ -70,20 +70,38 @@ interface VerifiedSignature {
 }
 
 /**
- * Checks signed requests and remembers the ones that verified (LRU, `capacity` entries), so a
- * signed URL requested again skips the HMAC. Everything but the HMAC is checked on every call:
- * the parameters' shape, expiry and the longest lifetime against `nowSeconds`, the signature
- * against the remembered one in constant time, and that the key it verified with is still one of
- * `keys` (a retired key's signatures stop verifying at once). Only a signature that verified is
- * remembered, keyed by everything the HMAC covers (path and every parameter but the signature);
- * the signature is the value, not part of the key, so looking up a forged one compares no secret
- * bytes in variable time.
+ * The text a signature covers, as a memory key: the path and every signed parameter in the order
+ * given (which determines the canonical text, and costs no sorting), each length-prefixed so no
+ * name or value can run into the next.
+ */
+function signedTextKey(path: string, params: Array<[string, string]>): string {
+  let key = `${path.length}:${path}`;
+  for (const [name, value] of params) if (!UNSIGNED_PARAMS.has(name)) key += `${name.length}:${name}${value.length}:${value}`;
+  return key;
+}
+
+/**
+ * Checks signed requests and remembers the ones that verified, so a signed URL requested again
+ * skips the HMAC. Everything but the HMAC is checked on every call: the parameters' shape, expiry
+ * and the longest lifetime against `nowSeconds`, the signature against the remembered one in
+ * constant time, and that the key it verified with is still one of `keys` (a retired key's
+ * signatures stop verifying at once). Only a signature that verified is remembered, keyed by
+ * everything the HMAC covers (path and every parameter but the signature); the signature is the
+ * value, not part of the key, so looking up a forged one compares no secret bytes in variable time.
+ *
+ * At most `capacity` entries, in two generations of half of it: when the newer is full it becomes
+ * the older and the older is dropped; an entry found in the older moves to the newer. So what is
+ * used stays, as in an LRU, with no per-hit reordering and no scan for the oldest entry.
  */
 export class SignedRequestVerifier {
-  private readonly verified = new Map<string, VerifiedSignature>();
+  private newer = new Map<string, VerifiedSignature>();
+  private older = new Map<string, VerifiedSignature>();
+  private readonly generationSize: number;
   private hmacs = 0;
 
-  constructor(private readonly capacity = VERIFIED_SIGNATURES_KEPT) {}
+  constructor(capacity = VERIFIED_SIGNATURES_KEPT) {
+    this.generationSize = Math.floor(capacity / 2);
+  }
 
   /** HMACs computed so far (one per current key for each request not answered from memory). */
   get hmacsComputed(): number {
@@ -99,14 +117,23 @@ export class SignedRequestVerifier {
     /** Expiries further ahead than this are refused. @defaultValue no maximum */
     maxLifetimeSeconds = Infinity,
   ): SignatureCheck {
-    const values = new Map<string, string[]>();
-    for (const [name, value] of params) values.set(name, [...(values.get(name) ?? []), value]);
-    const single = (name: string) => (values.get(name)?.length === 1 ? values.get(name)![0] : undefined);
-
-    const signature = single(SIGNATURE_PARAM);
-    const expires = single(EXPIRES_PARAM);
-    const tenant = single(TENANT_PARAM);
-    if (!signature || !expires || !tenant) return { ok: false, reason: 'A signed URL needs exactly one signature, expires and tenant parameter.' };
+    let signature: string | undefined;
+    let expires: string | undefined;
+    let tenant: string | undefined;
+    let repeated = false;
+    for (const [name, value] of params) {
+      if (name === SIGNATURE_PARAM) {
+        repeated ||= signature !== undefined;
+        signature = value;
+      } else if (name === EXPIRES_PARAM) {
+        repeated ||= expires !== undefined;
+        expires = value;
+      } else if (name === TENANT_PARAM) {
+        repeated ||= tenant !== undefined;
+        tenant = value;
+      }
+    }
+    if (repeated || !signature || !expires || !tenant) return { ok: false, reason: 'A signed URL needs exactly one signature, expires and tenant parameter.' };
     if (!/^\d{1,12}$/.test(expires)) return { ok: false, reason: 'The expires parameter must be Unix seconds.' };
     if (Number(expires) < nowSeconds) return { ok: false, reason: 'The signed URL has expired.' };
     if (Number(expires) > nowSeconds + maxLifetimeSeconds) {
@@ -115,15 +142,9 @@ export class SignedRequestVerifier {
     if (!CANONICAL_SIGNATURE.test(signature)) return { ok: false, reason: 'The signature is not in its canonical encoding (unpadded base64url).' };
 
     const given = Buffer.from(signature, 'base64url');
-    // The parameters in their given order determine the canonical text, and are cheaper to join
-    // than sorting them into it; JSON keeps any name or value from running into the next.
-    const signedText = JSON.stringify([path, params.filter(([name]) => !UNSIGNED_PARAMS.has(name))]);
-    const remembered = this.verified.get(signedText);
-    if (remembered && keys.includes(remembered.key) && timingSafeEqual(given, remembered.signature)) {
-      this.verified.delete(signedText);
-      this.verified.set(signedText, remembered);
-      return { ok: true, tenant };
-    }
+    const signedText = signedTextKey(path, params);
+    const remembered = this.recall(signedText);
+    if (remembered && keys.includes(remembered.key) && timingSafeEqual(given, remembered.signature)) return { ok: true, tenant };
 
     const text = canonicalRequest(path, params);
     let verifiedWith: string | undefined;
@@ -137,10 +158,21 @@ export class SignedRequestVerifier {
     return { ok: true, tenant };
   }
 
+  private recall(signedText: string): VerifiedSignature | undefined {
+    const recent = this.newer.get(signedText);
+    if (recent) return recent;
+    const old = this.older.get(signedText);
+    if (old) this.remember(signedText, old);
+    return old;
+  }
+
   private remember(signedText: string, verified: VerifiedSignature): void {
-    this.verified.delete(signedText);
-    if (this.verified.size >= this.capacity) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(signedText, verified);
+    if (this.generationSize === 0) return;
+    if (this.newer.size >= this.generationSize) {
+      this.older = this.newer;
+      this.newer = new Map();
+    }
+    this.newer.set(signedText, verified);
   }
 }
 
