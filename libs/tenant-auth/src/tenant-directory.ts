@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 export interface Tenant {
@@ -10,10 +11,12 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-/** The digest as a Map key. */
-function digestKey(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('base64');
-}
+/**
+ * The digest as a Map key. crypto.hash (Node 20.12+) is the one-shot form, without a Hash object:
+ * about a third of createHash's time for a token; the engines field still allows Node 20.9.
+ */
+const digestKey: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'base64') : (text) => createHash('sha256').update(text, 'utf8').digest('base64');
 
 /**
  * The tenants of CONFIG, looked up by token. Tokens themselves are not kept, only their sha256
