@@ -59,7 +59,8 @@ export const VERIFIED_SIGNATURES_KEPT = 10_000;
 
 /**
  * Longest request text (path and signed parameters) remembered: signed URLs are a few hundred
- * characters; longer ones are verified every time, so the memory stays a few MB at most.
+ * characters; longer ones are verified every time, so the memory stays bounded (10 000 × 2 KB at
+ * worst, a few MB for usual URLs).
  */
 const LONGEST_REMEMBERED_REQUEST = 2_048;
 
