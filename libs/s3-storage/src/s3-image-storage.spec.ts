@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +43,25 @@ async function makeS3Storage(): Promise<{ storage: S3ImageStorage; downloadDir: 
     downloadCacheBytes: 64 * 1024 * 1024,
   });
   return { storage, downloadDir };
+}
+
+/**
+ * The S3 requests `work` sends to the server on `port`, in order, as "<method> <data|record>":
+ * observed on node's HTTP client diagnostics channel, the requests themselves are real.
+ */
+async function requestsTo(port: number, work: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const onRequest = (message: unknown) => {
+    const { request } = message as { request: ClientRequest };
+    if (String(request.getHeader('host')).endsWith(`:${port}`)) seen.push(`${request.method} ${request.path.includes('/data/') ? 'data' : 'record'}`);
+  };
+  subscribe('http.client.request.start', onRequest);
+  try {
+    await work();
+  } finally {
+    unsubscribe('http.client.request.start', onRequest);
+  }
+  return seen;
 }
 
 describeStorageConformance('S3ImageStorage', async () => {
@@ -109,6 +130,19 @@ describe('S3ImageStorage specifics', () => {
     other.destroy();
 
     await expectNoObject(storage, original, variant);
+  });
+
+  it('stores a variant with two PUTs, data then record, asking nothing first; an original\'s same bytes are not uploaded again', async () => {
+    const bytes = randomBytes(5000);
+    expect(await requestsTo(s3.port, () => storage.putVariant(original, variant, bytes, sampleVariantMeta()))).toEqual(['PUT data', 'PUT record']);
+    expect((await storage.openVariant(original, variant))?.bytes?.equals(bytes)).toBe(true);
+
+    const originalBytes = randomBytes(5000);
+    expect(await requestsTo(s3.port, () => storage.putOriginal(original, originalBytes, sampleOriginalMeta()))).toEqual(['HEAD data', 'PUT data', 'PUT record']);
+    // The record gains fields (placeholders), the bytes stay: only the record is written.
+    const again = () => storage.putOriginal(original, originalBytes, sampleOriginalMeta({ placeholders: null }));
+    expect(await requestsTo(s3.port, again)).toEqual(['HEAD data', 'PUT record']);
+    expect((await storage.readOriginal(original))?.meta.placeholders).toBeNull();
   });
 
   it('answers 503 unavailable, naming S3, while the store is down, and recovers when it is back', async () => {

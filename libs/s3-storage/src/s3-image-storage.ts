@@ -135,7 +135,8 @@ export class S3ImageStorage implements ImageStorage {
 
   async putOriginal(originalKey: string, bytes: Buffer, meta: NewOriginalMeta): Promise<OriginalMeta> {
     const stored: OriginalMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
-    await this.publish(originalKey, this.originalRecordKey(originalKey), bytes, stored);
+    // An original is often written again with the same bytes (its record gains placeholders): asking first saves the upload.
+    await this.publish(originalKey, this.originalRecordKey(originalKey), bytes, stored, { dataMayExist: true });
     return stored;
   }
 
@@ -149,7 +150,8 @@ export class S3ImageStorage implements ImageStorage {
 
   async putVariant(originalKey: string, variantKey: string, bytes: Buffer, meta: NewVariantMeta): Promise<VariantMeta> {
     const stored: VariantMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
-    await this.publish(originalKey, this.variantRecordKey(originalKey, variantKey), bytes, stored);
+    // A variant is rendered because it was missing, so its data is almost never there: no HEAD first.
+    await this.publish(originalKey, this.variantRecordKey(originalKey, variantKey), bytes, stored, { dataMayExist: false });
     return stored;
   }
 
@@ -178,12 +180,15 @@ export class S3ImageStorage implements ImageStorage {
     await this.send('probing writability', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })));
   }
 
-  /** Data first, record last; data named by its hash is uploaded only when not there yet. */
-  private async publish(originalKey: string, recordKey: string, bytes: Buffer, meta: StoredMeta): Promise<void> {
+  /**
+   * Data first, record last. `dataMayExist`: look for the data object first and upload it only when
+   * not there yet. Either way is safe: same name means same bytes, and S3 replaces an object
+   * whole, so rewriting it never shows a reader anything else. Real S3 would also allow a
+   * conditional PUT (If-None-Match: *), but not every S3-compatible server does.
+   */
+  private async publish(originalKey: string, recordKey: string, bytes: Buffer, meta: StoredMeta, options: { dataMayExist: boolean }): Promise<void> {
     const dataKey = this.dataKey(originalKey, meta.etag);
-    // Same name means same bytes, so an existing data object is never rewritten. Real S3 would
-    // also allow a conditional PUT (If-None-Match: *), but not every S3-compatible server does.
-    if (!(await this.exists(dataKey))) {
+    if (!options.dataMayExist || !(await this.exists(dataKey))) {
       await this.send('storing an image', () =>
         this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: dataKey, Body: bytes, ContentLength: bytes.length, ContentType: meta.contentType })),
       );
