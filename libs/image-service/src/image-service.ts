@@ -141,6 +141,7 @@ export class ImageService {
     const { storage, failures, renderQueues, waiter } = this.deps;
     const job = renderJobFor(url, 'sync-normal', transform, options.requestId);
     const find = () => storage.openVariant(job.originalKey, job.variantKey);
+    const absentSince = performance.now();
     const stored = await find();
     if (stored) return { object: stored, cache: 'HIT' };
     if (options.refuseMisses) throw options.refuseMisses;
@@ -163,6 +164,8 @@ export class ImageService {
       jobId,
       deadline,
       findResult: find,
+      // The look above found nothing: the waiter looks again only once the job is announced (or polls).
+      absentSince,
       findFailure: () => orUnavailable(() => failures.get(job.originalKey, jobId)),
       // Idempotent and once per lane: a job that moved to the big lane is never re-added to the normal one.
       reassure: async () => {
