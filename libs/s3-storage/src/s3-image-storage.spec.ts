@@ -145,6 +145,27 @@ describe('S3ImageStorage specifics', () => {
     expect((await storage.readOriginal(original))?.meta.placeholders).toBeNull();
   });
 
+  it('reads missing objects as null and keeps the connection: every request after the first reuses it', async () => {
+    const reused: boolean[] = [];
+    const onResponse = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (String(request.getHeader('host')).endsWith(`:${s3.port}`)) reused.push(request.reusedSocket);
+    };
+    subscribe('http.client.response.finish', onResponse);
+    try {
+      await storage.putVariant(original, variant, randomBytes(100), sampleVariantMeta());
+      for (const label of ['missing 1', 'missing 2', 'missing 3']) {
+        expect(await storage.openVariant(original, testKey(label))).toBeNull();
+        expect(await storage.getVariantMeta(original, testKey(label))).toBeNull();
+      }
+      expect(await storage.getOriginalMeta(original)).toBeNull();
+    } finally {
+      unsubscribe('http.client.response.finish', onResponse);
+    }
+    expect(reused).toHaveLength(9);
+    expect(reused.slice(1)).toEqual(Array(8).fill(true));
+  });
+
   it('answers 503 unavailable, naming S3, while the store is down, and recovers when it is back', async () => {
     await storage.putOriginal(original, randomBytes(100), sampleOriginalMeta());
     await s3.stop();

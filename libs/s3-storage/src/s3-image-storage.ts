@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -20,7 +21,7 @@ import {
   assertStorageKey,
 } from '@image-cloud/storage';
 import { ByteLruDirectory } from '@image-cloud/storage-cache';
-import { isNoSuchKey, storeUnavailable } from './s3-errors';
+import { ObjectNotFound, isNoSuchKey, storeUnavailable } from './s3-errors';
 
 /** Where and how to reach the bucket; credentials come from the SDK's usual chain (AWS_* env, profile, instance role). */
 export interface S3ImageStorageOptions {
@@ -89,6 +90,22 @@ export class S3ImageStorage implements ImageStorage {
       maxAttempts: 2,
       requestHandler: { connectionTimeout: 2_000, requestTimeout: options.requestTimeoutMs ?? 10_000 },
     });
+    // Every miss asks for objects that are not there. A 404 means "not there" whatever its body
+    // says (GET's NoSuchKey, HEAD's bare NotFound; a missing bucket is a 404 too, and read as
+    // missing already), so it is answered here, inside the SDK's deserializer: parsing the XML
+    // error into a modeled exception cost as much CPU as the whole request otherwise does.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const response = result.response as { statusCode?: number; body?: Readable };
+        if (response.statusCode !== 404) return result;
+        // Drained to its end, not destroyed, before answering: the keep-alive connection is then
+        // free for the caller's next request.
+        if (response.body) await finished(response.body.resume()).catch(() => undefined);
+        throw new ObjectNotFound();
+      },
+      { step: 'deserialize', priority: 'low', name: 'imageCloudNotFound' },
+    );
     this.downloads = ByteLruDirectory.open<OriginalMeta>(options.downloadDir, options.downloadCacheBytes, { maxShare: 1 });
   }
 
