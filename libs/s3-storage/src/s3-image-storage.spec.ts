@@ -145,6 +145,28 @@ describe('S3ImageStorage specifics', () => {
     expect((await storage.readOriginal(original))?.meta.placeholders).toBeNull();
   });
 
+  it('signs an upload with the sha256 it already computed: the payload hash on the wire is the data\'s name', async () => {
+    const bytes = randomBytes(300_000);
+    const hashes: Array<{ path: string; hash: unknown }> = [];
+    const onRequest = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (request.method === 'PUT' && String(request.getHeader('host')).endsWith(`:${s3.port}`)) {
+        hashes.push({ path: request.path, hash: request.getHeader('x-amz-content-sha256') });
+      }
+    };
+    subscribe('http.client.request.start', onRequest);
+    try {
+      await storage.putOriginal(original, bytes, sampleOriginalMeta());
+    } finally {
+      unsubscribe('http.client.request.start', onRequest);
+    }
+    const hex = expectedEtag(bytes).slice(1, -1);
+    const upload = hashes.find(({ path }) => path.includes('/data/'));
+    expect(upload?.path).toContain(`/data/${hex}`);
+    expect(upload?.hash).toBe(hex);
+    expect((await storage.readOriginal(original))?.bytes.equals(bytes)).toBe(true);
+  });
+
   it('reads missing objects as null and keeps the connection: every request after the first reuses it', async () => {
     const reused: boolean[] = [];
     const onResponse = (message: unknown) => {

@@ -47,6 +47,9 @@ export interface S3ImageStorageOptions {
 /** Objects up to this size are read whole, so a server can answer with the bytes at once. */
 const READ_WHOLE_BYTES = 256 * 1024;
 
+/** The SigV4 header carrying the payload's sha256 (hex); the signer uses it instead of hashing the body when present. */
+const PAYLOAD_HASH_HEADER = 'x-amz-content-sha256';
+
 /** DeleteObjects takes at most this many keys per call. */
 const DELETE_BATCH = 1000;
 
@@ -206,9 +209,17 @@ export class S3ImageStorage implements ImageStorage {
   private async publish(originalKey: string, recordKey: string, bytes: Buffer, meta: StoredMeta, options: { dataMayExist: boolean }): Promise<void> {
     const dataKey = this.dataKey(originalKey, meta.etag);
     if (!options.dataMayExist || !(await this.exists(dataKey))) {
-      await this.send('storing an image', () =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: dataKey, Body: bytes, ContentLength: bytes.length, ContentType: meta.contentType })),
+      const upload = new PutObjectCommand({ Bucket: this.bucket, Key: dataKey, Body: bytes, ContentLength: bytes.length, ContentType: meta.contentType });
+      // The bytes' sha256 is known already (it names them): handed to SigV4 as the signed payload
+      // hash, which it would otherwise compute again over the whole body. S3 checks it on arrival.
+      upload.middlewareStack.add(
+        (next) => async (args) => {
+          (args.request as { headers: Record<string, string> }).headers[PAYLOAD_HASH_HEADER] = hashOf(meta.etag);
+          return next(args);
+        },
+        { step: 'build', name: 'imageCloudPayloadHash' },
       );
+      await this.send('storing an image', () => this.client.send(upload));
     }
     const record = Buffer.from(JSON.stringify(meta));
     await this.send('storing an image', () =>
