@@ -3,8 +3,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 /** Linux reports process CPU time in clock ticks of 1/100 s. */
 const TICKS_PER_SECOND = 100;
 
-function processes(): Array<{ pid: number; args: string; seconds: number }> {
-  const list: Array<{ pid: number; args: string; seconds: number }> = [];
+function processes(): Array<{ pid: number; parent: number; args: string; seconds: number }> {
+  const list: Array<{ pid: number; parent: number; args: string; seconds: number }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -12,7 +12,7 @@ function processes(): Array<{ pid: number; args: string; seconds: number }> {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name.
-      list.push({ pid: Number(entry), args, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND });
+      list.push({ pid: Number(entry), parent: Number(fields[1]), args, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND });
     } catch {
       // the process ended while we looked
     }
@@ -32,7 +32,15 @@ function isDirectServer(pid: number): boolean {
 /** CPU seconds used so far by every process on the machine, by pid, with a role from its command line. */
 function snapshot(): Map<number, { role: string; seconds: number }> {
   const result = new Map<number, { role: string; seconds: number }>();
-  for (const { pid, args, seconds } of processes()) {
+  const all = processes();
+  // Only this benchmark's own process tree counts: on a shared machine other people's servers,
+  // workers and S3 stores run under the same names. Redis is the machine's shared one either way.
+  const parentOf = new Map(all.map(({ pid, parent }) => [pid, parent]));
+  const ours = (pid: number): boolean => {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = parentOf.get(at)) if (at === process.pid) return true;
+    return false;
+  };
+  for (const { pid, args, seconds } of all) {
     const role = args.includes('render-child')
       ? 'render children'
       : args.includes('image-worker')
@@ -48,7 +56,7 @@ function snapshot(): Map<number, { role: string; seconds: number }> {
                   ? 'direct server processes'
                   : 'load generator (this process)'
                 : null;
-    if (role) result.set(pid, { role, seconds });
+    if (role && (role === 'redis-server' || ours(pid))) result.set(pid, { role, seconds });
   }
   return result;
 }

@@ -16,6 +16,8 @@ export interface MissPathMeasurement {
   cpu?: Map<string, number>;
   /** Redis commands by name during the measured phase (commands run inside scripts included). */
   redisCommands?: Map<string, number>;
+  /** The measured phase, process.hrtime µs (the monotonic clock every process shares). */
+  window?: { fromUs: number; toUs: number };
 }
 
 /** The originals of the miss-path runs: every bench photo under `copies` distinct URLs. */
@@ -105,8 +107,10 @@ export async function systemMissPath(
     if (warm.errors > 0) throw new Error(`warming originals failed: ${JSON.stringify(warm.statuses)}`);
     const transform = options.transform ?? 'resize_width=200&resize_height=200';
     const variants = urls.map((url) => `${cluster.url}/get_image?url=${encodeURIComponent(url)}&${transform}`);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     const { result: measured, commands } = await redisCommandsDuring(TEST_REDIS_URL, () => cpuByRole(() => runLoad(variants, options.clients)));
-    return { ...summarize(measured.result.get('all')), cpu: measured.cpu, redisCommands: commands };
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    return { ...summarize(measured.result.get('all')), cpu: measured.cpu, redisCommands: commands, window: { fromUs, toUs } };
   } finally {
     await cluster.stop();
   }

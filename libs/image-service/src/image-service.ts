@@ -77,6 +77,7 @@ export class ImageService {
   /** The original, stored or fetched now; only once it is known to decode. */
   async openOriginal(url: string, options: FetchOptions = {}): Promise<Served<StoredObject<OriginalMeta>>> {
     const originalKey = originalKeyOf(url);
+    const absentSince = performance.now();
     const stored = await this.deps.storage.openOriginal(originalKey);
     if (stored) {
       try {
@@ -87,7 +88,7 @@ export class ImageService {
       }
       return { object: stored, cache: 'HIT' };
     }
-    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs);
+    const { meta, coalesced } = await this.fetchOriginal(url, options, { deadline: Date.now() + this.deps.waitTimeoutMs, absentSince });
     await this.proveDecodable(url, meta.etag, options);
     return { object: await this.afterStage(() => this.deps.storage.openOriginal(originalKey)), cache: 'MISS', coalesced };
   }
@@ -118,9 +119,10 @@ export class ImageService {
    * that render would be, and an overloaded cloud refuses it before fetching anything.
    */
   async originalMeta(url: string, options: FetchOptions = {}, beforeRender = false): Promise<Served<OriginalMeta>> {
+    const absentSince = performance.now();
     const stored = await this.deps.storage.getOriginalMeta(originalKeyOf(url));
     if (stored) return { object: stored, cache: 'HIT' };
-    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs, beforeRender);
+    const { meta, coalesced } = await this.fetchOriginal(url, options, { deadline: Date.now() + this.deps.waitTimeoutMs, forRender: beforeRender, absentSince });
     return { object: meta, cache: 'MISS', coalesced };
   }
 
@@ -130,9 +132,10 @@ export class ImageService {
    * them, decodes the stored bytes in the worker's probe child.
    */
   async originalWithPlaceholders(url: string, options: FetchOptions = {}): Promise<Served<OriginalMeta>> {
+    const absentSince = performance.now();
     const stored = await this.deps.storage.getOriginalMeta(originalKeyOf(url));
     if (stored && stored.placeholders !== undefined) return { object: stored, cache: 'HIT' };
-    const { meta, coalesced } = await this.fetchOriginal(url, options, Date.now() + this.deps.waitTimeoutMs, false, true);
+    const { meta, coalesced } = await this.fetchOriginal(url, options, { deadline: Date.now() + this.deps.waitTimeoutMs, placeholders: true, absentSince });
     return { object: meta, cache: 'MISS', coalesced };
   }
 
@@ -141,6 +144,7 @@ export class ImageService {
     const { storage, failures, renderQueues, waiter } = this.deps;
     const job = renderJobFor(url, 'sync-normal', transform, options.requestId);
     const find = () => storage.openVariant(job.originalKey, job.variantKey);
+    const absentSince = performance.now();
     const stored = await find();
     if (stored) return { object: stored, cache: 'HIT' };
     if (options.refuseMisses) throw options.refuseMisses;
@@ -148,8 +152,9 @@ export class ImageService {
     const jobId = renderJobIdOf(job);
     await this.forgetUnlessFinal(job.originalKey, jobId);
     const deadline = Date.now() + this.deps.waitTimeoutMs;
+    const originalAbsentSince = performance.now();
     const cached = await storage.getOriginalMeta(job.originalKey);
-    const fetched = cached ? null : await this.fetchOriginal(url, options, deadline, true);
+    const fetched = cached ? null : await this.fetchOriginal(url, options, { deadline, forRender: true, absentSince: originalAbsentSince });
     const original = cached ?? fetched!.meta;
 
     const choice = this.deps.lanes.startLane(original, transform, await this.deps.renderCosts());
@@ -163,6 +168,8 @@ export class ImageService {
       jobId,
       deadline,
       findResult: find,
+      // The look above found nothing: the waiter looks again only once the job is announced (or polls).
+      absentSince,
       findFailure: () => orUnavailable(() => failures.get(job.originalKey, jobId)),
       // Idempotent and once per lane: a job that moved to the big lane is never re-added to the normal one.
       reassure: async () => {
@@ -189,15 +196,15 @@ export class ImageService {
   /**
    * The fetch stage for a request: one sync fetch job per original (shared by every request for
    * any size of it), waited for within `deadline`. `forRender`: the render admission check runs
-   * first, so no download starts for a request that would be refused anyway.
+   * first, so no download starts for a request that would be refused anyway. `absentSince`: when
+   * the caller's own look found no result (see WaitOptions.absentSince).
    */
   private async fetchOriginal(
     url: string,
     options: FetchOptions,
-    deadline: number,
-    forRender = false,
-    placeholders = false,
+    stage: { deadline: number; forRender?: boolean; placeholders?: boolean; absentSince: number },
   ): Promise<{ meta: OriginalMeta; coalesced: boolean }> {
+    const { deadline, forRender = false, placeholders = false, absentSince } = stage;
     const { storage, failures, fetchQueue, waiter } = this.deps;
     const job = fetchJobFor(url, 'sync', { useAlternativeClouds: options.useAlternativeClouds ?? false, requestId: options.requestId, placeholders });
     // With placeholders, an original stored without them is not the result yet.
@@ -215,6 +222,7 @@ export class ImageService {
       jobId,
       deadline,
       findResult: findMeta,
+      absentSince,
       findFailure: () => orUnavailable(() => failures.get(job.originalKey, FETCH_FAILURE_FIELD)),
       reassure: async () => {
         await fetchQueue.ensureQueued(job);

@@ -9,6 +9,12 @@ export interface WaitOptions<T> {
   deadline: number;
   /** Looks for the finished result (in storage); null while it is not there. */
   findResult: () => Promise<T | null>;
+  /**
+   * `performance.now()` taken just before the caller's own `findResult` found nothing: the wait
+   * then skips its first look unless an outcome of the job was announced since, as the answer
+   * could not have changed without one. (A lost notice still costs at most one poll interval.)
+   */
+  absentSince?: number;
   /** Looks for a recorded failure of the job. */
   findFailure: () => Promise<ImageCloudError | null>;
   /** Called every few polls: makes sure the job still exists (idempotent re-enqueue). */
@@ -23,13 +29,26 @@ type Wake = (notice: OutcomeNotice | null) => void;
 /** How many poll ticks pass between two `reassure` calls. */
 const REASSURE_EVERY_TICKS = 4;
 
+/** Outcome notices remembered by job id (about a hundred bytes each), so a wait knows whether its job was announced just before it began. */
+const RECENT_OUTCOMES_MAX = 10_000;
+
 /**
  * Waits for job results without trusting any single event stream: a pub/sub notice only wakes the
  * waiter early, and every poll interval it re-checks storage and the failure cache itself. A missed
  * notice therefore costs at most one poll interval, and a vanished job is re-enqueued.
+ *
+ * Every notice on the channel is also remembered for a while (job id and arrival time, bounded),
+ * so a wait whose caller has just looked and found nothing need not look again at once when no
+ * outcome was announced in between: with S3 storage each look is a signed request.
  */
 export class OutcomeWaiter {
   private readonly wakers = new Map<string, Set<Wake>>();
+  /** When each recent notice arrived (performance.now()), by job id; map order is arrival order. */
+  private readonly recentOutcomes = new Map<string, number>();
+  /** Arrival time of the newest notice no longer remembered: before it, an id's absence proves nothing. */
+  private forgottenUpTo = -Infinity;
+  /** Set once subscribed: before that, notices are not heard at all. */
+  private listening = false;
   private started = false;
 
   constructor(
@@ -48,6 +67,7 @@ export class OutcomeWaiter {
     this.started = true;
     this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
     await this.subscriber.subscribe(redisKeys.outcomeChannel(this.prefix));
+    this.listening = true;
   }
 
   /** Number of requests currently waiting (for metrics and overload decisions). */
@@ -67,7 +87,8 @@ export class OutcomeWaiter {
     this.addWaker(options.jobId, register);
     try {
       for (let tick = 1; ; tick++) {
-        const result = await options.findResult();
+        const lookedJustNow = tick === 1 && options.absentSince !== undefined && !this.announcedSince(options.jobId, options.absentSince);
+        const result = lookedJustNow ? null : await options.findResult();
         if (result !== null) return result;
         const failure = await options.findFailure();
         if (failure) throw failure;
@@ -114,8 +135,26 @@ export class OutcomeWaiter {
     } catch {
       return;
     }
+    if (typeof notice?.jobId !== 'string') return;
+    this.remember(notice.jobId);
     const set = this.wakers.get(notice.jobId);
     if (set) for (const waker of set) waker(notice);
+  }
+
+  private remember(jobId: string): void {
+    this.recentOutcomes.delete(jobId);
+    this.recentOutcomes.set(jobId, performance.now());
+    if (this.recentOutcomes.size <= RECENT_OUTCOMES_MAX) return;
+    const [oldestId, oldestAt] = this.recentOutcomes.entries().next().value!;
+    this.recentOutcomes.delete(oldestId);
+    this.forgottenUpTo = oldestAt;
+  }
+
+  /** Whether an outcome of the job may have been announced at or after `since` (performance.now()). */
+  private announcedSince(jobId: string, since: number): boolean {
+    if (!this.listening || since <= this.forgottenUpTo) return true;
+    const at = this.recentOutcomes.get(jobId);
+    return at !== undefined && at >= since;
   }
 
   private addWaker(jobId: string, waker: Wake): void {

@@ -113,4 +113,49 @@ describe('OutcomeWaiter', () => {
     await expect(Promise.all(waiters)).resolves.toEqual(Array(50).fill('stored'));
     expect(waiter.waiting).toBe(0);
   });
+
+  describe('after the caller has just looked (absentSince)', () => {
+    /** A wait that counts its looks into storage. */
+    function countedWait(jobId: string, state: { result: string | null }, absentSince: number) {
+      const looks = { count: 0 };
+      const waiting = waitFor(jobId, state, {
+        absentSince,
+        findResult: async () => {
+          looks.count++;
+          return state.result;
+        },
+      });
+      return { waiting, looks };
+    }
+
+    it('does not look again at once when no outcome was announced since, and looks when the notice comes', async () => {
+      const state = { result: null as string | null };
+      const { waiting, looks } = countedWait('job-absent', state, performance.now());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(looks.count).toBe(0);
+      state.result = 'stored';
+      await publishOutcome(publisher, prefix, { jobId: 'job-absent', ok: true });
+      await expect(waiting).resolves.toBe('stored');
+      expect(looks.count).toBe(1);
+    });
+
+    it('looks at once when the job was announced after the caller looked but before the wait began', async () => {
+      const absentSince = performance.now();
+      const state = { result: 'stored' as string | null };
+      await publishOutcome(publisher, prefix, { jobId: 'job-announced-early', ok: true });
+      // Replies on the subscriber's own connection come after the message it was sent first.
+      await subscriber.ping();
+      const { waiting, looks } = countedWait('job-announced-early', state, absentSince);
+      await expect(waiting).resolves.toBe('stored');
+      expect(looks.count).toBe(1);
+    });
+
+    it('still finds a result whose notice is lost, by polling', async () => {
+      const state = { result: null as string | null };
+      const { waiting, looks } = countedWait('job-absent-lost-notice', state, performance.now());
+      setTimeout(() => (state.result = 'stored'), 100);
+      await expect(waiting).resolves.toBe('stored');
+      expect(looks.count).toBeGreaterThanOrEqual(1);
+    });
+  });
 });

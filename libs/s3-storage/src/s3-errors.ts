@@ -9,6 +9,16 @@ interface S3ErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
+/** An S3 answer 404, thrown before the SDK reads its body (see S3ImageStorage). */
+export class ObjectNotFound extends Error {
+  override readonly name = 'NotFound';
+  readonly $metadata = { httpStatusCode: 404 };
+
+  constructor() {
+    super('The object is not in the store (404).');
+  }
+}
+
 /** Whether an S3 error says the object is not there (GetObject's NoSuchKey, HeadObject's bare 404). */
 export function isNoSuchKey(error: unknown): boolean {
   const candidate = error as S3ErrorShape | null;

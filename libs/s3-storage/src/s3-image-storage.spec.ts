@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +43,25 @@ async function makeS3Storage(): Promise<{ storage: S3ImageStorage; downloadDir: 
     downloadCacheBytes: 64 * 1024 * 1024,
   });
   return { storage, downloadDir };
+}
+
+/**
+ * The S3 requests `work` sends to the server on `port`, in order, as "<method> <data|record>":
+ * observed on node's HTTP client diagnostics channel, the requests themselves are real.
+ */
+async function requestsTo(port: number, work: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const onRequest = (message: unknown) => {
+    const { request } = message as { request: ClientRequest };
+    if (String(request.getHeader('host')).endsWith(`:${port}`)) seen.push(`${request.method} ${request.path.includes('/data/') ? 'data' : 'record'}`);
+  };
+  subscribe('http.client.request.start', onRequest);
+  try {
+    await work();
+  } finally {
+    unsubscribe('http.client.request.start', onRequest);
+  }
+  return seen;
 }
 
 describeStorageConformance('S3ImageStorage', async () => {
@@ -109,6 +130,62 @@ describe('S3ImageStorage specifics', () => {
     other.destroy();
 
     await expectNoObject(storage, original, variant);
+  });
+
+  it('stores a variant with two PUTs, data then record, asking nothing first; an original\'s same bytes are not uploaded again', async () => {
+    const bytes = randomBytes(5000);
+    expect(await requestsTo(s3.port, () => storage.putVariant(original, variant, bytes, sampleVariantMeta()))).toEqual(['PUT data', 'PUT record']);
+    expect((await storage.openVariant(original, variant))?.bytes?.equals(bytes)).toBe(true);
+
+    const originalBytes = randomBytes(5000);
+    expect(await requestsTo(s3.port, () => storage.putOriginal(original, originalBytes, sampleOriginalMeta()))).toEqual(['HEAD data', 'PUT data', 'PUT record']);
+    // The record gains fields (placeholders), the bytes stay: only the record is written.
+    const again = () => storage.putOriginal(original, originalBytes, sampleOriginalMeta({ placeholders: null }));
+    expect(await requestsTo(s3.port, again)).toEqual(['HEAD data', 'PUT record']);
+    expect((await storage.readOriginal(original))?.meta.placeholders).toBeNull();
+  });
+
+  it('signs an upload with the sha256 it already computed: the payload hash on the wire is the data\'s name', async () => {
+    const bytes = randomBytes(300_000);
+    const hashes: Array<{ path: string; hash: unknown }> = [];
+    const onRequest = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (request.method === 'PUT' && String(request.getHeader('host')).endsWith(`:${s3.port}`)) {
+        hashes.push({ path: request.path, hash: request.getHeader('x-amz-content-sha256') });
+      }
+    };
+    subscribe('http.client.request.start', onRequest);
+    try {
+      await storage.putOriginal(original, bytes, sampleOriginalMeta());
+    } finally {
+      unsubscribe('http.client.request.start', onRequest);
+    }
+    const hex = expectedEtag(bytes).slice(1, -1);
+    const upload = hashes.find(({ path }) => path.includes('/data/'));
+    expect(upload?.path).toContain(`/data/${hex}`);
+    expect(upload?.hash).toBe(hex);
+    expect((await storage.readOriginal(original))?.bytes.equals(bytes)).toBe(true);
+  });
+
+  it('reads missing objects as null and keeps the connection: every request after the first reuses it', async () => {
+    const reused: boolean[] = [];
+    const onResponse = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (String(request.getHeader('host')).endsWith(`:${s3.port}`)) reused.push(request.reusedSocket);
+    };
+    subscribe('http.client.response.finish', onResponse);
+    try {
+      await storage.putVariant(original, variant, randomBytes(100), sampleVariantMeta());
+      for (const label of ['missing 1', 'missing 2', 'missing 3']) {
+        expect(await storage.openVariant(original, testKey(label))).toBeNull();
+        expect(await storage.getVariantMeta(original, testKey(label))).toBeNull();
+      }
+      expect(await storage.getOriginalMeta(original)).toBeNull();
+    } finally {
+      unsubscribe('http.client.response.finish', onResponse);
+    }
+    expect(reused).toHaveLength(9);
+    expect(reused.slice(1)).toEqual(Array(8).fill(true));
   });
 
   it('answers 503 unavailable, naming S3, while the store is down, and recovers when it is back', async () => {

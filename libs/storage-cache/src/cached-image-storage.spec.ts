@@ -106,6 +106,68 @@ describe('CachedImageStorage as a host cache tier', () => {
     expect(reads()).toBe(0);
   });
 
+  it('reads an original once for a render on a host that never saw it: no separate meta lookup first', async () => {
+    const { storage, reads } = host('a');
+    const bytes = randomBytes(200_000);
+    await shared.putOriginal(original, bytes, sampleOriginalMeta());
+
+    const file = await storage.originalFile(original);
+    expect((await readFile(file!.path)).equals(bytes)).toBe(true);
+    expect(reads()).toBe(1);
+    // The meta came with the bytes and is remembered.
+    expect((await storage.getOriginalMeta(original))?.etag).toBe(expectedEtag(bytes));
+    expect(reads()).toBe(1);
+  });
+
+  it('remembers an original\'s meta without its bytes until a change is announced, and never remembers absence', async () => {
+    const location = uniquePrefix('storage-cache-meta');
+    const hosts = ['a', 'b'].map((name) => {
+      const counted = counting(shared);
+      let storage: CachedImageStorage | null = null;
+      const invalidation = CacheInvalidation.start(TEST_REDIS_URL, location, {
+        onInvalidate: (key) => storage?.invalidateOriginal(key),
+        onMissedNotices: () => storage?.invalidateAll(),
+      });
+      storage = new CachedImageStorage({ backend: counted.storage, cache: ByteLruDirectory.open<Meta>(join(root, name), 16 * 1024 * 1024), invalidation });
+      return { storage, reads: counted.reads, invalidation };
+    });
+    const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+    const metaOnB = async (expected: string | null) => {
+      // Notices travel through Redis: look until b has heard (bounded by tries, not by a time asserted).
+      for (let tries = 0; tries < 250 && ((await b.storage.getOriginalMeta(original))?.etag ?? null) !== expected; tries++) await sleep(20);
+      return (await b.storage.getOriginalMeta(original))?.etag ?? null;
+    };
+    try {
+      await Promise.all(hosts.map((one) => one.invalidation.subscribed()));
+      // Absence is asked every time: a write without any notice is seen at once.
+      expect(await b.storage.getOriginalMeta(original)).toBeNull();
+      const first = randomBytes(1000);
+      await shared.putOriginal(original, first, sampleOriginalMeta());
+      expect((await b.storage.getOriginalMeta(original))?.etag).toBe(expectedEtag(first));
+
+      const readsBefore = b.reads();
+      expect((await b.storage.getOriginalMeta(original))?.etag).toBe(expectedEtag(first));
+      expect(b.reads()).toBe(readsBefore);
+
+      const second = randomBytes(2000);
+      await a.storage.putOriginal(original, second, sampleOriginalMeta());
+      expect(await metaOnB(expectedEtag(second))).toBe(expectedEtag(second));
+
+      await a.storage.deleteImage(original);
+      expect(await metaOnB(null)).toBeNull();
+
+      await shared.putOriginal(original, first, sampleOriginalMeta());
+      expect((await b.storage.getOriginalMeta(original))?.etag).toBe(expectedEtag(first));
+      // Notices possibly missed: everything remembered is dropped and asked again.
+      b.storage.invalidateAll();
+      const readsBeforeAll = b.reads();
+      await b.storage.getOriginalMeta(original);
+      expect(b.reads()).toBe(readsBeforeAll + 1);
+    } finally {
+      for (const one of hosts) one.invalidation.close();
+    }
+  });
+
   it('keeps no partial copy when a reader stops early, and reads the backend again next time', async () => {
     const { storage, reads, cache } = host('a');
     await shared.putVariant(original, variant, randomBytes(2 * 1024 * 1024), sampleVariantMeta());

@@ -13,6 +13,9 @@ const ORIGINAL_LEAF = 'original';
 /** Cached objects up to this size are read whole and handed over as bytes, as the local store does. */
 const READ_WHOLE_BYTES = 256 * 1024;
 
+/** Originals whose meta a host remembers without their bytes (a few hundred bytes each); least recently used first out. */
+const REMEMBERED_METAS = 10_000;
+
 /** How a cache tells the other hosts' caches about a change; see CacheInvalidation. */
 export interface InvalidationPublisher {
   publish(originalKey: string): Promise<void>;
@@ -37,11 +40,22 @@ export interface CachedImageStorageOptions {
  * A miss streams from the backend to the caller and into the cache at once (no second download);
  * the copy is kept only when the whole object arrived, its sha256 matches, and no invalidation of
  * its original happened meanwhile.
+ *
+ * Originals' metas are also remembered without their bytes (a bounded map in memory), so the
+ * lookups of every miss — is the original stored, how big, has it alpha — cost no request to the
+ * backend once this host has seen it. They are dropped exactly when cached bytes are: on this
+ * host's puts and deletes, on another host's notice, and all at once when notices may have been
+ * missed. Absence is never remembered: a miss always asks the backend, so nothing another host
+ * wrote is hidden.
  */
 export class CachedImageStorage implements ImageStorage {
   private readonly backend: ImageStorage;
   private readonly cache: ByteLruDirectory<StoredMeta>;
   private readonly invalidation?: InvalidationPublisher;
+  /** Map order is recency order, as in ByteLruDirectory. */
+  private readonly metas = new Map<string, OriginalMeta>();
+  /** Bumped by {@link invalidateAll}: a fill that started before must not remember what it read. */
+  private epoch = 0;
 
   constructor(options: CachedImageStorageOptions) {
     this.backend = options.backend;
@@ -52,15 +66,23 @@ export class CachedImageStorage implements ImageStorage {
   /** Drops the local copies of an original's objects, e.g. on another host's notice. */
   invalidateOriginal(originalKey: string): void {
     this.cache.invalidateOriginal(originalKey);
+    this.metas.delete(originalKey);
   }
 
   /** Drops every local copy, e.g. after notices may have been missed. */
   invalidateAll(): void {
+    this.epoch++;
     this.cache.clear();
+    this.metas.clear();
   }
 
   async getOriginalMeta(originalKey: string): Promise<OriginalMeta | null> {
-    return this.cached<OriginalMeta>(originalKey, ORIGINAL_LEAF)?.meta ?? this.backend.getOriginalMeta(originalKey);
+    const known = this.knownMeta(originalKey);
+    if (known) return known;
+    const fill = this.fillOf(originalKey);
+    const meta = await this.backend.getOriginalMeta(originalKey);
+    if (meta) this.rememberMeta(originalKey, meta, fill);
+    return meta;
   }
 
   async readOriginal(originalKey: string): Promise<{ meta: OriginalMeta; bytes: Buffer } | null> {
@@ -77,13 +99,15 @@ export class CachedImageStorage implements ImageStorage {
   async originalFile(originalKey: string): Promise<{ meta: OriginalMeta; path: string } | null> {
     const cached = this.cached<OriginalMeta>(originalKey, ORIGINAL_LEAF);
     if (cached) return { meta: cached.meta, path: cached.path };
-    const meta = await this.backend.getOriginalMeta(originalKey);
-    if (meta === null) return null;
-    if (!this.cache.accepts(meta.bytes)) return this.backend.originalFile(originalKey);
-    const generation = this.cache.generationOf(originalKey);
+    // A remembered meta tells the size before any download; otherwise the read itself does (the
+    // backend reads an original whole either way), which saves asking for the meta first.
+    const known = this.metas.get(originalKey);
+    if (known && !this.cache.accepts(known.bytes)) return this.backend.originalFile(originalKey);
+    const fill = this.fillOf(originalKey);
     const read = await this.backend.readOriginal(originalKey);
     if (read === null) return null;
-    const stored = await this.keep(originalKey, ORIGINAL_LEAF, read.bytes, read.meta, generation);
+    this.rememberMeta(originalKey, read.meta, fill);
+    const stored = await this.keep(originalKey, ORIGINAL_LEAF, read.bytes, read.meta, fill.generation);
     return stored ? { meta: read.meta, path: stored.path } : this.backend.originalFile(originalKey);
   }
 
@@ -94,9 +118,11 @@ export class CachedImageStorage implements ImageStorage {
   async putOriginal(originalKey: string, bytes: Buffer, meta: NewOriginalMeta): Promise<OriginalMeta> {
     const stored = await this.backend.putOriginal(originalKey, bytes, meta);
     // Other hosts may hold the previous bytes; the notice makes them read the new ones.
-    this.cache.invalidateOriginal(originalKey);
+    this.invalidateOriginal(originalKey);
     await this.invalidation?.publish(originalKey);
-    await this.keep(originalKey, ORIGINAL_LEAF, bytes, stored, this.cache.generationOf(originalKey));
+    const fill = this.fillOf(originalKey);
+    this.rememberMeta(originalKey, stored, fill);
+    await this.keep(originalKey, ORIGINAL_LEAF, bytes, stored, fill.generation);
     return stored;
   }
 
@@ -118,16 +144,39 @@ export class CachedImageStorage implements ImageStorage {
   }
 
   async deleteImage(originalKey: string): Promise<number> {
-    this.cache.invalidateOriginal(originalKey);
+    this.invalidateOriginal(originalKey);
     const removed = await this.backend.deleteImage(originalKey);
     // Again after the backend: a fill that raced the delete must not survive it either.
-    this.cache.invalidateOriginal(originalKey);
+    this.invalidateOriginal(originalKey);
     await this.invalidation?.publish(originalKey);
     return removed;
   }
 
   async checkWritable(): Promise<void> {
     await this.backend.checkWritable?.();
+  }
+
+  /** The meta of a cached original, or a remembered one (marked as just used); null when this host knows none. */
+  private knownMeta(originalKey: string): OriginalMeta | null {
+    const cached = this.cached<OriginalMeta>(originalKey, ORIGINAL_LEAF);
+    if (cached) return cached.meta;
+    const remembered = this.metas.get(originalKey);
+    if (!remembered) return null;
+    this.metas.delete(originalKey);
+    this.metas.set(originalKey, remembered);
+    return remembered;
+  }
+
+  /** What a fill must still match when it ends, for what it read to be kept: no invalidation happened meanwhile. */
+  private fillOf(originalKey: string): { generation: number; epoch: number } {
+    return { generation: this.cache.generationOf(originalKey), epoch: this.epoch };
+  }
+
+  private rememberMeta(originalKey: string, meta: OriginalMeta, fill: { generation: number; epoch: number }): void {
+    if (fill.epoch !== this.epoch || fill.generation !== this.cache.generationOf(originalKey)) return;
+    this.metas.delete(originalKey);
+    this.metas.set(originalKey, meta);
+    if (this.metas.size > REMEMBERED_METAS) this.metas.delete(this.metas.keys().next().value!);
   }
 
   private cached<M extends StoredMeta>(originalKey: string, leaf: string): CachedFile<M> | null {
