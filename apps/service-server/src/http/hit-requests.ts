@@ -10,7 +10,7 @@ export const ORIGINAL_LEAF = 'original';
 const MAX_KEPT = 10_000;
 
 /** Longer URLs are parsed every time: a cache of them would hold more bytes than it saves work. */
-const MAX_URL_LENGTH = 4_096;
+const MAX_URL_LENGTH = 2_048;
 
 /** Everything about a `get_image` / `get_thumbnail` URL that does not depend on the rest of the request. */
 export interface HitRequest {
