@@ -70,3 +70,16 @@ it('stops serving an entry past its maximum age', () => {
   expect(tier.get('a', 'v1')).toBeUndefined();
   expect(tier.size).toBe(0);
 });
+
+it('keeps a slice of a larger memory as bytes of its own, so it holds no more than it counts', () => {
+  const { tier } = tierOf(1000);
+  const pooled = Buffer.from('small object'); // a slice of the shared pool
+  expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.length);
+  tier.fill(tier.fillTicket(), 'a', 'v', pooled, 'meta');
+  const kept = tier.get('a', 'v')!.bytes;
+  expect(kept.equals(pooled)).toBe(true);
+  expect(kept.buffer.byteLength).toBe(kept.length);
+  const own = Buffer.allocUnsafeSlow(100);
+  tier.fill(tier.fillTicket(), 'b', 'v', own, 'meta');
+  expect(tier.get('b', 'v')!.bytes).toBe(own);
+});

@@ -111,7 +111,7 @@ export class MemoryTier<M> {
     if (ticket !== this.invalidations || !this.accepts(bytes.length)) return false;
     const existing = this.byOriginal.get(originalKey)?.get(leaf);
     if (existing) this.remove(existing);
-    const node: Node<M> = { originalKey, leaf, bytes, meta, keptAt: this.now(), older: null, newer: null };
+    const node: Node<M> = { originalKey, leaf, bytes: ownCopyOf(bytes), meta, keptAt: this.now(), older: null, newer: null };
     let leaves = this.byOriginal.get(originalKey);
     if (leaves === undefined) {
       leaves = new Map();
@@ -168,4 +168,15 @@ export class MemoryTier<M> {
     node.older = null;
     node.newer = null;
   }
+}
+
+/**
+ * The bytes in a memory of their own: a small Buffer may be a slice of Node's shared 8 KiB pool,
+ * and keeping it would keep the whole pool slab, beyond what the tier counts.
+ */
+function ownCopyOf(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }
