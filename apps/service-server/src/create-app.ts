@@ -3,15 +3,17 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '@image-cloud/config';
 import type { ImageService } from '@image-cloud/image-service';
 import type { Logger } from '@image-cloud/logger';
+import type { MemoryTier } from '@image-cloud/memory-tier';
 import type { ProcessMetrics, ServerMetrics } from '@image-cloud/metrics';
 import type { BatchTracker, PrefetchService } from '@image-cloud/prefetch';
 import type { StoreWritability } from '@image-cloud/storage';
 import type { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
-import { authenticate, requireAdmin } from './http/authenticate';
+import { type AuthOptions, authenticate, requireAdmin } from './http/authenticate';
 import { errorHandler, notFound } from './http/error-response';
 import { methodNotAllowed } from './http/method-not-allowed';
-import { refuseSelfOrigins } from './http/refuse-self-origins';
+import { type SelfOrigins, refuseSelfOrigins } from './http/refuse-self-origins';
 import { requestLog } from './http/request-log';
+import type { HotObject } from './http/send-stored';
 import type { ShutdownDrain } from './http/shutdown-drain';
 import { alternativeCloudsRoutes } from './routes/alternative-clouds-routes';
 import { healthRoutes } from './routes/health-routes';
@@ -27,7 +29,6 @@ export interface AppDeps {
   redis: Redis;
   logger: Logger;
   tenants: TenantDirectory;
-  limiter: TenantRateLimiter;
   prefetch: PrefetchService;
   batches: BatchTracker;
   metrics: ServerMetrics;
@@ -37,17 +38,16 @@ export interface AppDeps {
   otherProcessMetrics: () => Promise<ProcessMetrics[]>;
   /** Refuses new requests and answers waiting ones once the server is stopping. */
   drain: ShutdownDrain;
+  /** Who may ask (shared with the lean hit route). */
+  auth: AuthOptions;
+  selfOrigins: SelfOrigins;
+  /** Hot objects the image routes keep for the lean hit route. */
+  tier: MemoryTier<HotObject>;
 }
 
-/** Every route of the ServiceServer, in order. */
-export function createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics, drain }: AppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-
-  // Image GETs also accept signed URLs (browsers); everything else needs a token.
-  const auth = {
+/** Authentication settings: image GETs also accept signed URLs (browsers); everything else needs a token. */
+export function authOptionsOf(config: AppConfig, tenants: TenantDirectory, limiter: TenantRateLimiter, logger: Logger): AuthOptions {
+  return {
     directory: tenants,
     signingKeys: config.signingKeys,
     signedUrlMaxLifetimeSeconds: config.signedUrlMaxLifetimeSeconds,
@@ -55,6 +55,14 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
     logger,
     signedPaths: ['/get_image', '/get_thumbnail', '/image_info'],
   };
+}
+
+/** Every route of the ServiceServer, in order. */
+export function createApp({ config, service, redis, logger, tenants, prefetch, batches, metrics, store, otherProcessMetrics, drain, auth, selfOrigins, tier }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
 
   app.use(requestLog(logger, metrics));
   app.use(drain.middleware);
@@ -64,8 +72,8 @@ export function createApp({ config, service, redis, logger, tenants, limiter, pr
   app.use(openApiRoutes({ thumbnailSizes: config.thumbnailSizes }));
   app.use(['/get_image', '/get_thumbnail', '/image_info', '/alternative_clouds', '/fire_and_forget'], authenticate(auth));
   app.delete('/delete_image', requireAdmin(tenants));
-  app.use(['/get_image', '/get_thumbnail', '/image_info'], refuseSelfOrigins({ selfHosts: config.selfHosts, peers: config.peers }));
-  app.use(imageRoutes(service, config));
+  app.use(['/get_image', '/get_thumbnail', '/image_info'], refuseSelfOrigins(selfOrigins));
+  app.use(imageRoutes(service, config, tier));
   app.use(prefetchRoutes(prefetch, batches, metrics));
   app.use(alternativeCloudsRoutes(config.peers));
   app.use(methodNotAllowed(app));

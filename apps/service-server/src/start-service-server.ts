@@ -1,18 +1,23 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { Express } from 'express';
 import type { AppConfig } from '@image-cloud/config';
 import { ImageService, OverloadGuard, readClusterState } from '@image-cloud/image-service';
 import { FailureCache, FetchQueue, OutcomeWaiter, RenderQueues, createBlockingConnection, createFailFastConnection } from '@image-cloud/job-queue';
 import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
+import { MemoryTier } from '@image-cloud/memory-tier';
 import { type ProcessMetrics, type Registry, ServerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { BatchTracker, PrefetchBacklog, PrefetchFeeder, PrefetchService } from '@image-cloud/prefetch';
 import { StoreWritability } from '@image-cloud/storage';
 import { createImageStorage } from '@image-cloud/storage-backend';
 import { TenantDirectory, TenantRateLimiter } from '@image-cloud/tenant-auth';
-import { createApp } from './create-app';
+import { authOptionsOf, createApp } from './create-app';
+import { HitRequests } from './http/hit-requests';
+import { LeanHitRoute } from './http/lean-hit-route';
+import { SelfOrigins } from './http/refuse-self-origins';
+import type { HotObject } from './http/send-stored';
 import { ShutdownDrain } from './http/shutdown-drain';
 
 /** Readiness writes a probe file at most this often, however often /readyz is asked. */
@@ -52,9 +57,12 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
   redis.on('error', (error) => logger.debug('redis connection error', { error: error.message }));
   subscriber.on('error', (error) => logger.debug('redis subscriber error', { error: error.message }));
 
+  // Told of every delete in any process of the store, and emptied when notices may have been missed.
+  const tier = new MemoryTier<HotObject>({ maxBytes: config.server.memoryCacheBytes });
   const backend = await createImageStorage(config, {
     role: 'server',
     onCacheTrouble: (message, error) => logger.debug(message, { error: error?.message }),
+    changes: { onInvalidate: (originalKey) => tier.invalidateOriginal(originalKey), onMissedNotices: () => tier.clear() },
   });
   const storage = backend.storage;
   const renderQueues = new RenderQueues(redis, config.queuePrefix, config.worker.asyncAttempts);
@@ -95,8 +103,26 @@ export async function startServiceServer(config: AppConfig, logger: Logger, opti
     else logger.error('image store cannot be written: not ready', { store: backend.location, cause: state.cause });
   });
   const drain = new ShutdownDrain(config.server.negativeCacheSeconds);
-  const app = createApp({ config, service, redis, logger, tenants, limiter, prefetch, batches, metrics, store, otherProcessMetrics, drain });
-  const server = app.listen(config.port, config.host);
+  const auth = authOptionsOf(config, tenants, limiter, logger);
+  const selfOrigins = new SelfOrigins({ selfHosts: config.selfHosts, peers: config.peers });
+  const app = createApp({ config, service, redis, logger, tenants, prefetch, batches, metrics, store, otherProcessMetrics, drain, auth, selfOrigins, tier });
+  const hitRoute = new LeanHitRoute({
+    fallback: app,
+    tier,
+    requests: new HitRequests({
+      open: tenants.isOpen,
+      signedUrlFormat: config.server.signedUrlFormat,
+      thumbnailSizes: config.thumbnailSizes,
+      quality: config.worker.quality,
+    }),
+    auth,
+    selfOrigins,
+    drain,
+    logger,
+    metrics,
+    maxAgeSeconds: config.server.imageMaxAgeSeconds,
+  });
+  const server = createServer(hitRoute.listener).listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   // Keep-alive longer than typical load balancers' idle timeout, so they close first.

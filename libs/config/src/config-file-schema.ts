@@ -76,6 +76,12 @@ export const serverSchema = z
      * with `Vary: Accept`, which a CDN in front must honour). @defaultValue "jpeg"
      */
     signedUrlFormat: z.enum(['jpeg', 'auto']).default('jpeg'),
+    /**
+     * Bytes of the hottest small variants and originals (up to 512 KiB each) each server process
+     * keeps in memory, answering their hits without a storage read; 0 turns it off. Overridden by
+     * the MEMORY_CACHE_BYTES environment variable. @defaultValue 67108864 (64 MiB)
+     */
+    memoryCacheBytes: z.number().int().min(0).default(64 * 1024 * 1024),
   })
   .strict();
 

@@ -69,6 +69,8 @@ export const envSchema = z.object({
   STORAGE_CACHE_BYTES: optionalSetting(z.coerce.number().int().positive()),
   /** `storage.cacheDir` */
   STORAGE_CACHE_DIR: optionalSetting(z.string()),
+  /** `server.memoryCacheBytes` (0 turns the server's memory tier off) */
+  MEMORY_CACHE_BYTES: optionalSetting(z.coerce.number().int().min(0)),
 });
 
 export type EnvVars = z.infer<typeof envSchema>;

@@ -107,6 +107,15 @@ describe('loadConfig', () => {
     expect(loadConfig({}, { storage: full }).storage).toEqual(full);
   });
 
+  it('keeps 64 MiB of hot images in each server process unless server.memoryCacheBytes or MEMORY_CACHE_BYTES says otherwise', () => {
+    expect(loadConfig({}).server.memoryCacheBytes).toBe(64 * 1024 * 1024);
+    expect(loadConfig({}, { server: { memoryCacheBytes: 0 } }).server.memoryCacheBytes).toBe(0);
+    expect(loadConfig({ MEMORY_CACHE_BYTES: '1000' }, { server: { memoryCacheBytes: 0 } }).server.memoryCacheBytes).toBe(1000);
+    expect(loadConfig({ MEMORY_CACHE_BYTES: '' }, { server: { memoryCacheBytes: 5 } }).server.memoryCacheBytes).toBe(5);
+    expect(() => loadConfig({ MEMORY_CACHE_BYTES: '-1' })).toThrow(/environment variable MEMORY_CACHE_BYTES/);
+    expect(() => loadConfig({}, { server: { memoryCacheBytes: 'lots' } })).toThrow(/server.memoryCacheBytes/);
+  });
+
   it('names a wrong storage section', () => {
     expect(() => loadConfig({}, { storage: { kind: 's3' } })).toThrow(/CONFIG key storage\.bucket/);
     expect(() => loadConfig({}, { storage: { kind: 'gcs' } })).toThrow(/CONFIG key storage/);

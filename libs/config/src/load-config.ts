@@ -137,6 +137,7 @@ export function loadConfig(
   return deepFreeze({
     ...file,
     worker: { ...file.worker, processes: file.worker.processes ?? availableParallelism() },
+    server: { ...file.server, memoryCacheBytes: vars.MEMORY_CACHE_BYTES ?? file.server.memoryCacheBytes },
     port: vars.PORT,
     // Open mode serves anyone, so unless HOST says otherwise only this machine can reach it.
     host: vars.HOST ?? (openMode ? '127.0.0.1' : '0.0.0.0'),

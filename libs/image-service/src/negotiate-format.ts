@@ -30,12 +30,16 @@ export function explicitlyAccepted(accept: string | undefined): Map<string, numb
  * `hasAlpha` is asked only when neither AVIF nor WebP is accepted, so a hit needs no metadata read.
  */
 export async function negotiateFormat(accept: string | undefined, hasAlpha: () => Promise<boolean>): Promise<OutputFormat> {
+  return formatFromAccept(accept) ?? ((await hasAlpha()) ? 'png' : 'jpeg');
+}
+
+/** What negotiateFormat picks from the Accept header alone: AVIF or WebP, or undefined when the image's alpha decides. */
+export function formatFromAccept(accept: string | undefined): OutputFormat | undefined {
   const accepted = explicitlyAccepted(accept);
   let best: { format: OutputFormat; q: number } | undefined;
   for (const { type, format } of NEGOTIABLE) {
     const q = accepted.get(type) ?? 0;
     if (q > 0 && (best === undefined || q > best.q)) best = { format, q };
   }
-  if (best) return best.format;
-  return (await hasAlpha()) ? 'png' : 'jpeg';
+  return best?.format;
 }

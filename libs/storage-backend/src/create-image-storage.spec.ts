@@ -82,3 +82,26 @@ it('gives every process of a host its own cache, and a delete in one reaches the
     await worker.close();
   }
 });
+
+it('tells the change listeners of every process sharing DATA_DIR of a delete, its own at once', async () => {
+  const heard = { server: [] as string[], worker: [] as string[] };
+  const listener = (into: string[]) => ({ onInvalidate: (originalKey: string) => into.push(originalKey), onMissedNotices: () => into.push('*') });
+  const server = await createImageStorage(configWith(undefined), { role: 'server', changes: listener(heard.server) });
+  const worker = await createImageStorage(configWith(undefined), { role: 'worker-normal', changes: listener(heard.worker) });
+  try {
+    for (let waited = 0; !(heard.server.includes('*') && heard.worker.includes('*')) && waited < 5_000; waited += 20) await sleep(20);
+    // Subscribed (on connecting and on subscribing): whatever was kept before may be stale.
+    expect([heard.server[0], heard.worker[0]]).toEqual(['*', '*']);
+    const keys = (into: string[]) => into.filter((key) => key !== '*');
+
+    const original = testKey('local original');
+    await worker.storage.putVariant(original, testKey('local variant'), randomBytes(100), sampleVariantMeta());
+    expect(await worker.storage.deleteImage(original)).toBe(1);
+    expect(keys(heard.worker)).toEqual([original]);
+    for (let waited = 0; keys(heard.server).length === 0 && waited < 5_000; waited += 20) await sleep(20);
+    expect(keys(heard.server)).toEqual([original]);
+  } finally {
+    await server.close();
+    await worker.close();
+  }
+});

@@ -20,6 +20,19 @@ export interface StorageBackendOptions {
   maxVariantsPerOriginal?: number;
   /** Hears cache and invalidation troubles (never fatal: the object store stays the truth). */
   onCacheTrouble?: (message: string, error?: Error) => void;
+  /**
+   * Told whenever an original's objects change or go away, in this process or any other sharing
+   * the store (a memory cache above the storage keeps itself exact with it). @defaultValue nobody
+   */
+  changes?: StorageChangeListener;
+}
+
+/** Hears changes of the store, made here or by any other process sharing it. */
+export interface StorageChangeListener {
+  /** An original was rewritten or deleted (with its variants). */
+  onInvalidate(originalKey: string): void;
+  /** Changes may have been missed (the notice channel was down): nothing kept may be trusted. */
+  onMissedNotices(): void;
 }
 
 /**
@@ -28,9 +41,28 @@ export interface StorageBackendOptions {
  */
 export async function createImageStorage(config: AppConfig, options: StorageBackendOptions): Promise<StorageBackend> {
   const settings = config.storage;
+  const trouble = options.onCacheTrouble ?? (() => undefined);
   if (settings.kind === 'local') {
-    const storage = new LocalDirectoryStorage({ dataDir: config.dataDir, maxVariantsPerOriginal: options.maxVariantsPerOriginal });
-    return { storage, kind: 'local', location: config.dataDir, close: () => storage.close() };
+    // Every process of the DATA_DIR announces its deletes, so the servers' memory tiers hear them.
+    const invalidation = CacheInvalidation.start(config.redisUrl, config.dataDir, {
+      onInvalidate: (originalKey) => options.changes?.onInvalidate(originalKey),
+      onMissedNotices: () => options.changes?.onMissedNotices(),
+      onError: (error) => trouble('storage change notices failed', error),
+    });
+    const storage = new LocalDirectoryStorage({
+      dataDir: config.dataDir,
+      maxVariantsPerOriginal: options.maxVariantsPerOriginal,
+      onOriginalChanged: (originalKey) => invalidation.publish(originalKey),
+    });
+    return {
+      storage,
+      kind: 'local',
+      location: config.dataDir,
+      async close() {
+        invalidation.close();
+        await storage.close();
+      },
+    };
   }
 
   // One directory per process: every process empties its own at start (see ByteLruDirectory).
@@ -46,11 +78,16 @@ export async function createImageStorage(config: AppConfig, options: StorageBack
     // Originals too big for the cache tier still need a file for their render.
     downloadCacheBytes: 2 * config.limits.maxSourceBytes,
   });
-  const trouble = options.onCacheTrouble ?? (() => undefined);
   let cached: CachedImageStorage | null = null;
   const invalidation = CacheInvalidation.start(config.redisUrl, s3.location, {
-    onInvalidate: (originalKey) => cached?.invalidateOriginal(originalKey),
-    onMissedNotices: () => cached?.invalidateAll(),
+    onInvalidate: (originalKey) => {
+      cached?.invalidateOriginal(originalKey);
+      options.changes?.onInvalidate(originalKey);
+    },
+    onMissedNotices: () => {
+      cached?.invalidateAll();
+      options.changes?.onMissedNotices();
+    },
     onError: (error) => trouble('storage cache invalidation channel failed', error),
   });
   cached = new CachedImageStorage({

@@ -1,1 +1,1 @@
-export { createImageStorage, type StorageBackend, type StorageBackendOptions } from './create-image-storage';
+export { createImageStorage, type StorageBackend, type StorageBackendOptions, type StorageChangeListener } from './create-image-storage';

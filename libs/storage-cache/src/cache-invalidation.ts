@@ -4,13 +4,13 @@ import type { Redis } from 'ioredis';
 
 /** What one host tells the others: drop your copies of this original's objects. */
 interface InvalidationNotice {
-  /** The sender, so a host ignores its own notices (it has already updated its cache). */
+  /** The sender, so a process ignores its own notices (publish has told its handlers already). */
   host: string;
   originalKey: string;
 }
 
 export interface CacheInvalidationHandlers {
-  /** Another host changed or deleted objects of this original. */
+  /** This process or another one changed or deleted objects of this original. */
   onInvalidate(originalKey: string): void;
   /** Notices may have been missed (the subscription was down): every cached object is suspect. */
   onMissedNotices(): void;
@@ -18,8 +18,8 @@ export interface CacheInvalidationHandlers {
 }
 
 /**
- * Redis pub/sub between the hosts sharing one object store, on a channel named after the store's
- * bucket and prefix. Pub/sub delivers only to those listening, so whenever the subscription is
+ * Redis pub/sub between the processes sharing one store (the hosts of one S3 bucket and prefix,
+ * the processes of one DATA_DIR), on a channel named after the store's location. Pub/sub delivers only to those listening, so whenever the subscription is
  * (re)established the handlers hear {@link CacheInvalidationHandlers.onMissedNotices}: a host that
  * lost Redis for a while empties its cache rather than serve something deleted meanwhile.
  */
@@ -70,11 +70,13 @@ export class CacheInvalidation {
   }
 
   /**
-   * Tells every other host to drop the original's objects. Best effort: the change is already in
-   * the object store, and a host that misses the notice because Redis is down empties its cache
-   * when its subscription comes back.
+   * Tells this process's handlers at once, and every other process by Redis, to drop the
+   * original's objects. Best effort: the change is already in the store, and a process that misses
+   * the notice because Redis is down empties its caches when its subscription comes back.
    */
   async publish(originalKey: string): Promise<void> {
+    // Here synchronously: once a delete resolves, nothing of this process serves the image.
+    this.handlers.onInvalidate(originalKey);
     const notice: InvalidationNotice = { host: this.host, originalKey };
     await this.publisher.publish(this.channel, JSON.stringify(notice)).catch((error: Error) => this.handlers.onError?.(error));
   }

@@ -28,6 +28,11 @@ export interface LocalDirectoryStorageOptions {
   maxVariantsPerOriginal?: number;
   /** How often the reads recorded in memory are written as the data files' mtimes (see AccessRecorder). @defaultValue 60 000 */
   accessFlushMs?: number;
+  /**
+   * Told after an original was rewritten or an image deleted (never after a variant was added):
+   * what other processes keep of it in memory is stale. @defaultValue nobody is told
+   */
+  onOriginalChanged?: (originalKey: string) => Promise<void>;
 }
 
 /** Where one object's two files live. */
@@ -69,12 +74,14 @@ export class LocalDirectoryStorage implements ImageStorage {
   private readonly writes = new KeyedLock();
   private readonly accesses: AccessRecorder;
   private readonly maxVariantsPerOriginal: number;
+  private readonly onOriginalChanged: (originalKey: string) => Promise<void>;
 
   constructor(options: LocalDirectoryStorageOptions) {
     this.imagesDir = join(options.dataDir, 'images');
     this.trashDir = join(options.dataDir, 'trash');
     this.accesses = new AccessRecorder(options.accessFlushMs ?? DEFAULT_ACCESS_FLUSH_MS);
     this.maxVariantsPerOriginal = options.maxVariantsPerOriginal ?? Number.POSITIVE_INFINITY;
+    this.onOriginalChanged = options.onOriginalChanged ?? (async () => undefined);
   }
 
   /** Writes the reads recorded so far as last-use times now (they are written every `accessFlushMs` anyway). */
@@ -123,6 +130,7 @@ export class LocalDirectoryStorage implements ImageStorage {
     const paths = this.originalPaths(originalKey);
     const stored: OriginalMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
     await this.writes.run(paths.json, () => publishObject(paths, bytes, stored));
+    await this.onOriginalChanged(originalKey);
     return stored;
   }
 
@@ -151,9 +159,12 @@ export class LocalDirectoryStorage implements ImageStorage {
     try {
       await rename(dir, doomed);
     } catch (error) {
-      if (isNotFound(error)) return 0;
-      throw error;
+      if (!isNotFound(error)) throw error;
+      // Nothing here now, yet a copy in memory elsewhere may predate a notice that was missed.
+      await this.onOriginalChanged(originalKey);
+      return 0;
     }
+    await this.onOriginalChanged(originalKey);
     const removed = await countObjects(doomed);
     // The image is gone for every reader already; a failed cleanup of trash/ must not say otherwise.
     await rm(doomed, { recursive: true, force: true }).catch(() => undefined);

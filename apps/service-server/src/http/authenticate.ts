@@ -33,41 +33,81 @@ export function missesRefusedFor(res: Response): ImageCloudError | undefined {
 }
 
 function bearerToken(req: Request): string | undefined {
-  const header = req.headers.authorization;
-  if (header) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return tokenOf(req.headers.authorization, req.query['token']);
+}
+
+/** The token of an Authorization header (when there is one), else of the legacy token= parameter. */
+function tokenOf(authorization: string | undefined, legacy: unknown): string | undefined {
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     return match ? match[1] : undefined;
   }
-  const legacy = req.query['token'];
   return typeof legacy === 'string' && legacy !== '' ? legacy : undefined;
 }
 
-function tenantOf(req: Request, res: Response, options: AuthOptions): Tenant {
-  const url = new URL(req.originalUrl, 'http://cloud');
-  if (url.searchParams.has(SIGNATURE_PARAM)) {
-    const signable = (req.method === 'GET' || req.method === 'HEAD') && options.signedPaths.includes(url.pathname);
+/** What a request shows of who it is. */
+export interface Credentials {
+  method: string | undefined;
+  pathname: string;
+  /** The query's parameters in order, as URLSearchParams reads them (a signature covers them). */
+  params: Array<[string, string]>;
+  /** The query has a signature parameter. */
+  signed: boolean;
+  /** The signed URL's expiry parameter, as a number. */
+  expiresAt: number;
+  authorization: string | undefined;
+  /** The legacy token= parameter as the query parser read it. */
+  legacyToken: unknown;
+}
+
+/** Who a request is, and what that means for caching its answer. */
+export interface Identity {
+  tenant: Tenant;
+  /** A verified signed URL's expiry (Unix seconds). */
+  signedUntil?: number;
+  /** The token came in an Authorization header. */
+  bearer: boolean;
+}
+
+/** The tenant of a request with a token or a signed URL; throws the error to answer otherwise. */
+export function identify(credentials: Credentials, options: AuthOptions): Identity {
+  if (credentials.signed) {
+    const signable = (credentials.method === 'GET' || credentials.method === 'HEAD') && options.signedPaths.includes(credentials.pathname);
     if (!signable) throw new ImageCloudError('bad_signature', 'Signed URLs are only accepted for image GET requests.');
-    const check = verifySignedRequest(
-      url.pathname,
-      [...url.searchParams],
-      options.signingKeys,
-      Math.floor(Date.now() / 1000),
-      options.signedUrlMaxLifetimeSeconds,
-    );
+    const check = verifySignedRequest(credentials.pathname, credentials.params, options.signingKeys, Math.floor(Date.now() / 1000), options.signedUrlMaxLifetimeSeconds);
     if (!check.ok) throw new ImageCloudError('bad_signature', check.reason);
     const tenant = options.directory.byName(check.tenant);
     if (!tenant) throw new ImageCloudError('bad_signature', 'The signed URL names a tenant this cloud does not know.');
-    noteSignedUntil(res, Number(url.searchParams.get(EXPIRES_PARAM)));
-    return tenant;
+    return { tenant, signedUntil: credentials.expiresAt, bearer: false };
   }
-  const token = bearerToken(req);
+  const token = tokenOf(credentials.authorization, credentials.legacyToken);
   if (!token) {
     throw new ImageCloudError('unauthorized', 'This image cloud needs a token: send "Authorization: Bearer <token>" or the token parameter, or use a signed URL.');
   }
   const tenant = options.directory.byToken(token);
   if (!tenant) throw new ImageCloudError('forbidden', 'The token is not valid for this image cloud.');
-  if (req.headers.authorization) noteBearer(res);
-  return tenant;
+  return { tenant, bearer: Boolean(credentials.authorization) };
+}
+
+/** The credentials of a request, from its URL as the client sent it. */
+export function credentialsOf(method: string | undefined, url: URL, authorization: string | undefined, legacyToken: unknown): Credentials {
+  return {
+    method,
+    pathname: url.pathname,
+    params: [...url.searchParams],
+    signed: url.searchParams.has(SIGNATURE_PARAM),
+    expiresAt: Number(url.searchParams.get(EXPIRES_PARAM)),
+    authorization,
+    legacyToken,
+  };
+}
+
+function tenantOf(req: Request, res: Response, options: AuthOptions): Tenant {
+  const url = new URL(req.originalUrl, 'http://cloud');
+  const identity = identify(credentialsOf(req.method, url, req.headers.authorization, req.query['token']), options);
+  if (identity.signedUntil !== undefined) noteSignedUntil(res, identity.signedUntil);
+  if (identity.bearer) noteBearer(res);
+  return identity.tenant;
 }
 
 /**

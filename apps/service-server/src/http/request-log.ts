@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { requestIdSchema } from '@image-cloud/contracts';
 import type { Logger } from '@image-cloud/logger';
 import type { CacheResult, ServerMetrics } from '@image-cloud/metrics';
 import { routeLabel } from './route-label';
 
 /** Status logged and counted for a request whose client went away before the answer was sent (nginx's convention). */
-const CLIENT_CLOSED = 499;
+export const CLIENT_CLOSED = 499;
 
 /** What the routes leave in res.locals for the request's log line and metrics. */
 export interface RequestNotes {
@@ -23,9 +23,41 @@ export function notesOf(res: Response): RequestNotes {
 }
 
 /** The caller's X-Request-Id when it is a plausible id (so a request can be followed across systems), else a new one. */
-function requestIdOf(req: Request): string {
-  const given = req.headers['x-request-id'];
+export function requestIdFrom(given: string | string[] | undefined): string {
   return typeof given === 'string' && requestIdSchema.safeParse(given).success ? given : randomUUID();
+}
+
+/** What one request's log line and metrics say. */
+export interface RequestRecord {
+  requestId: string;
+  method: string | undefined;
+  /** The route template (routeLabel). */
+  route: string;
+  /** The request's path and query (the logger redacts tokens in it). */
+  path: string;
+  status: number;
+  code: string | undefined;
+  cache: CacheResult;
+  lane: string;
+  seconds: number;
+}
+
+/** Logs and counts one ended request; the express chain and the lean hit route both end here. */
+export function recordRequest(logger: Logger, metrics: ServerMetrics, record: RequestRecord): void {
+  const { requestId, method, route, path, status, code, cache, lane, seconds } = record;
+  metrics.observeRequest({ route, status, code, cache, lane, seconds });
+  if (code === 'rate_limited') metrics.countTenantRateLimited();
+  logger.info('request', {
+    requestId,
+    method,
+    route,
+    path,
+    status,
+    ...(code ? { code } : {}),
+    cache,
+    lane,
+    ms: Math.round(seconds * 10_000) / 10,
+  });
 }
 
 function cacheResultOf(res: Response): CacheResult {
@@ -43,28 +75,20 @@ function cacheResultOf(res: Response): CacheResult {
 export function requestLog(logger: Logger, metrics: ServerMetrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    const requestId = requestIdOf(req);
+    const requestId = requestIdFrom(req.headers['x-request-id']);
     notesOf(res).requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     res.on('close', () => {
-      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeLabel(req.path);
-      const code = notesOf(res).errorCode;
-      const cache = cacheResultOf(res);
-      const lane = (res.getHeader('X-Lane') as string | undefined) ?? 'none';
-      metrics.observeRequest({ route, status, code, cache, lane, seconds });
-      if (code === 'rate_limited') metrics.countTenantRateLimited();
-      logger.info('request', {
+      recordRequest(logger, metrics, {
         requestId,
         method: req.method,
-        route,
+        route: routeLabel(req.path),
         path: req.originalUrl,
-        status,
-        ...(code ? { code } : {}),
-        cache,
-        lane,
-        ms: Math.round(seconds * 10_000) / 10,
+        status: res.writableFinished ? res.statusCode : CLIENT_CLOSED,
+        code: notesOf(res).errorCode,
+        cache: cacheResultOf(res),
+        lane: (res.getHeader('X-Lane') as string | undefined) ?? 'none',
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
       });
     });
     next();

@@ -23,6 +23,11 @@ export class ShutdownDrain {
 
   constructor(private readonly negativeCacheSeconds: number) {}
 
+  /** Whether new requests are refused now (answers outside the express chain leave them to it). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   /** Tracks every request; first in the chain after the request log, so refusals are logged too. */
   readonly middleware: RequestHandler = (_req, res, next) => {
     this.inFlight.add(res);

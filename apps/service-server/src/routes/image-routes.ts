@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AppConfig } from '@image-cloud/config';
-import { withEffectiveQuality } from '@image-cloud/contracts';
+import { type Transform, originalKeyOf, variantKeyOf, withEffectiveQuality } from '@image-cloud/contracts';
 import {
   type GetImageRequest,
   type ImageService,
@@ -11,12 +11,14 @@ import {
   urlParam,
 } from '@image-cloud/image-service';
 import type { Request, Response } from 'express';
-import type { OriginalMeta } from '@image-cloud/storage';
+import type { MemoryTier } from '@image-cloud/memory-tier';
+import type { OriginalMeta, StoredObject } from '@image-cloud/storage';
 import { cacheScopeOf } from '../http/cache-scope';
 import { missesRefusedFor } from '../http/authenticate';
 import { clientSignal } from '../http/client-signal';
 import { notesOf } from '../http/request-log';
-import { sendStored } from '../http/send-stored';
+import { ORIGINAL_LEAF } from '../http/hit-requests';
+import { type HotObject, hotObjectOf, sendStored } from '../http/send-stored';
 
 function originalInfo(meta: OriginalMeta) {
   return {
@@ -54,10 +56,21 @@ function layoutInfo(meta: OriginalMeta) {
   };
 }
 
-/** get_image, get_thumbnail, image_info and delete_image: the image endpoints of the HTTP API. */
-export function imageRoutes(service: ImageService, config: AppConfig): Router {
+/**
+ * get_image, get_thumbnail, image_info and delete_image: the image endpoints of the HTTP API.
+ * What they serve of a small stored object (a hit, or the object a miss made) goes into the memory
+ * tier, from which the lean hit route answers the next requests for it.
+ */
+export function imageRoutes(service: ImageService, config: AppConfig, tier: MemoryTier<HotObject>): Router {
   const router = Router();
   const maxAgeSeconds = config.server.imageMaxAgeSeconds;
+
+  /** Keeps a served object in the tier, unless an invalidation since `ticket` (taken before its read) may have made it stale. */
+  function keep(ticket: number, url: string, transform: Transform | null, stored: StoredObject<{ contentType: string; bytes: number; etag: string }>, lastModified: Date, lane?: string): void {
+    if (stored.bytes === undefined || !tier.accepts(stored.bytes.length)) return;
+    const leaf = transform === null ? ORIGINAL_LEAF : variantKeyOf(url, transform);
+    tier.fill(ticket, originalKeyOf(url), leaf, stored.bytes, hotObjectOf(stored.meta, lastModified, lane));
+  }
 
   /** A signed URL (a browser's) without a format negotiates it when server.signedUrlFormat is auto. */
   function defaultsOf(res: Response): RequestDefaults {
@@ -65,6 +78,7 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
   }
 
   async function answer(req: Request, res: Response, request: GetImageRequest): Promise<void> {
+    const ticket = tier.fillTicket();
     const options = {
       onlySendIfLocal: request.onlySendIfLocal,
       useAlternativeClouds: request.useAlternativeClouds,
@@ -83,7 +97,9 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
     if (!request.transform) {
       const { object, cache, coalesced } = await service.openOriginal(request.url, options);
       notesOf(res).coalesced = coalesced;
-      await sendStored(req, res, object, { cache, maxAgeSeconds, lastModified: new Date(object.meta.fetchedAt), versioned: request.version !== undefined });
+      const lastModified = new Date(object.meta.fetchedAt);
+      keep(ticket, request.url, null, object, lastModified);
+      await sendStored(req, res, object, { cache, maxAgeSeconds, lastModified, versioned: request.version !== undefined });
       return;
     }
     let transform = request.transform;
@@ -97,10 +113,12 @@ export function imageRoutes(service: ImageService, config: AppConfig): Router {
     transform = withEffectiveQuality(transform, config.worker.quality);
     const { object, cache, coalesced } = await service.openVariant(request.url, transform, options);
     notesOf(res).coalesced = coalesced;
+    const lastModified = new Date(object.meta.createdAt);
+    keep(ticket, request.url, transform, object, lastModified, object.meta.lane);
     await sendStored(req, res, object, {
       cache,
       maxAgeSeconds,
-      lastModified: new Date(object.meta.createdAt),
+      lastModified,
       versioned: request.version !== undefined,
       lane: object.meta.lane,
     });
