@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@image-cloud/testing';
+import { freePort, httpGet } from '@image-cloud/testing';
 import { ProcessSupervisor } from '../src';
 
 /** A server that answers every request with its pid and PROCESS_INDEX, on PORT like the service server. */
@@ -19,12 +19,8 @@ interface Answer {
 
 /** One request on a connection of its own (so the primary deals it to the next process in turn), or null when refused. */
 async function ask(port: number): Promise<Answer | null> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
-    return (await response.json()) as Answer;
-  } catch {
-    return null;
-  }
+  const answer = await httpGet(`http://127.0.0.1:${port}/`);
+  return answer.status === 200 ? (JSON.parse(answer.body.toString()) as Answer) : null;
 }
 
 async function untilAnswered(port: number): Promise<void> {
