@@ -20,7 +20,8 @@ import { type WrkResult, hasCommand, runWrk } from './lib/wrk';
  * - nginx serving the same bytes from a file (the baseline; measured before and after, averaged),
  * - a bare node:http server, one process per core, answering from memory / streaming the file,
  * - the cloud as `npm start` runs it (a server process per core sharing the port, `server.processes`):
- *   get_image in open mode, with a tenant's bearer token, and as a signed URL.
+ *   get_image in open mode, with a tenant's bearer token, and as a signed URL; and open mode again
+ *   with one server process, for what the processes per core bring.
  * With --profile it then runs the cloud's cases again with the first server process (PROCESS_INDEX
  * 0; its siblings run unprofiled) under `node --cpu-prof` and `strace -c`, and prints where a hit's
  * CPU goes in that process, by area, in µs per request it answered, and its syscalls.
@@ -217,6 +218,8 @@ async function main(): Promise<void> {
     const bareMemory = await measureStatic(() => startBareNodeServer(file, 'memory', cores));
     const bareDisk = await measureStatic(() => startBareNodeServer(file, 'disk', cores));
     const tenant = await measureCloud('hit-path-tenant', tenantConfig, tenantCases(), { seconds, serverProcesses: servers, expectBytes: bytes });
+    // What the server processes per core bring, in this same run: open mode with one server process.
+    const openAlone = await measureCloud('hit-path-open-1', openConfig, openCases, { seconds, serverProcesses: 1, expectBytes: bytes });
     const nginxAfter = await measureStatic(() => startNginx(join(dir, 'nginx-after'), bytes, cores));
     const nginx = (nginxBefore.perSecond + nginxAfter.perSecond) / 2;
 
@@ -229,10 +232,12 @@ async function main(): Promise<void> {
         row(`bare node:http, ${cores} processes, from memory`, bareMemory),
         row(`bare node:http, ${cores} processes, file streamed from disk`, bareDisk),
         ...[...open.measurements, ...tenant.measurements].map((m) => row(`${m.label} (${servers} server processes)`, m.wrk)),
+        ...openAlone.measurements.map((m) => row(`${m.label} (1 server process)`, m.wrk)),
         row(`nginx, file (sendfile), ${cores} workers (after)`, nginxAfter),
       ],
     );
     for (const m of [...open.measurements, ...tenant.measurements]) console.log(`ratio (${m.label} / nginx) = ${(m.wrk.perSecond / nginx).toFixed(3)}  (target ≥ 0.25)`);
+    console.log(`open mode, ${servers} server processes / 1 server process = ${(open.measurements[0]!.wrk.perSecond / openAlone.measurements[0]!.wrk.perSecond).toFixed(2)}`);
 
     if (profile) {
       const profiled = { seconds, serverProcesses: servers, expectBytes: bytes };
