@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { signRequest } from '@image-cloud/tenant-auth';
 import { startOriginServer } from '@image-cloud/testing';
 import { startCluster } from './lib/cluster';
+import { cpuSecondsOf } from './lib/cpu-accounting';
 import { type FunctionSelfTime, selfTimes } from './lib/cpu-profile';
 import { runBenchmark } from './lib/run-benchmark';
 import { isBareNodeServerWorker, serveBareNodeRequests, startBareNodeServer, startNginx } from './lib/static-servers';
@@ -51,6 +52,8 @@ interface CloudProfile {
 interface CloudMeasurement {
   label: string;
   wrk: WrkResult;
+  /** CPU seconds the server processes used during the measured run (all of them, from /proc). */
+  serverCpuSeconds: number;
   profile?: CloudProfile;
 }
 
@@ -126,11 +129,13 @@ async function measureCloud(
       const url = `${cluster.url}${cloudCase.path}`;
       await runWrk(url, { ...WRK, seconds: 2, headers: cloudCase.headers });
       const profiledBefore = options.profileDir ? await hitsAnsweredByProfiled(cluster.url) : 0;
+      const cpuBefore = cpuSecondsOf(cluster.serverPids);
       const from = hrtimeUs();
       const wrk = await runWrk(url, { ...WRK, seconds: options.seconds, headers: cloudCase.headers });
       const to = hrtimeUs();
+      const serverCpuSeconds = cpuSecondsOf(cluster.serverPids) - cpuBefore;
       if (wrk.errors > 0) throw new Error(`${cloudCase.label}: ${wrk.errors} of ${wrk.requests} answers were errors`);
-      measurements.push({ label: cloudCase.label, wrk });
+      measurements.push({ label: cloudCase.label, wrk, serverCpuSeconds });
       if (options.profileDir) {
         console.log(`${cloudCase.label}: counting syscalls with strace`);
         // Per request of the profiled process: the hits it answered, not all wrk got from every process.
@@ -223,16 +228,22 @@ async function main(): Promise<void> {
     const nginxAfter = await measureStatic(() => startNginx(join(dir, 'nginx-after'), bytes, cores));
     const nginx = (nginxBefore.perSecond + nginxAfter.perSecond) / 2;
 
-    const row = (label: string, m: WrkResult): Array<string | number> => [label, m.perSecond, m.p50Ms, m.p99Ms, m.errors, m.perSecond / nginx];
+    const row = (label: string, m: WrkResult): Array<string | number> => [label, m.perSecond, m.p50Ms, m.p99Ms, m.errors, m.perSecond / nginx, '', ''];
+    // CPU per hit does not depend on how much of the shared cores the neighbours leave; cores busy shows what the servers got.
+    const cloudRow = (label: string, m: CloudMeasurement): Array<string | number> => [
+      ...row(label, m.wrk).slice(0, 6),
+      (m.serverCpuSeconds * 1e6) / m.wrk.requests,
+      m.serverCpuSeconds / seconds,
+    ];
     printTable(
       `Hit path: one ${(bytes.length / 1000).toFixed(1)} KB JPEG variant, wrk -t${WRK.threads} -c${WRK.connections} -d${seconds}s, ${cores} cores shared by everything (nginx = mean of before and after; absolute numbers are noisy, compare ratios)`,
-      ['run', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs nginx'],
+      ['run', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs nginx', 'server CPU µs/req', 'server cores busy'],
       [
         row(`nginx, file (sendfile), ${cores} workers (before)`, nginxBefore),
         row(`bare node:http, ${cores} processes, from memory`, bareMemory),
         row(`bare node:http, ${cores} processes, file streamed from disk`, bareDisk),
-        ...[...open.measurements, ...tenant.measurements].map((m) => row(`${m.label} (${servers} server processes)`, m.wrk)),
-        ...openAlone.measurements.map((m) => row(`${m.label} (1 server process)`, m.wrk)),
+        ...[...open.measurements, ...tenant.measurements].map((m) => cloudRow(`${m.label} (${servers} server processes)`, m)),
+        ...openAlone.measurements.map((m) => cloudRow(`${m.label} (1 server process)`, m)),
         row(`nginx, file (sendfile), ${cores} workers (after)`, nginxAfter),
       ],
     );
