@@ -4,15 +4,23 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Registry } from 'prom-client';
 import { createBlockingConnection } from '@image-cloud/job-queue';
 import { LaneLoad } from '@image-cloud/lane-policy';
-import { canPinCpus, coresFor, nicedCommand, pinnedCommand } from '@image-cloud/local-cluster';
+import { serveClusterMetrics } from '@image-cloud/metrics';
+import { canPinCpus, coresFor, forkSharingPort, nicedCommand, pinnedCommand } from '@image-cloud/local-cluster';
 import { DIST_DIR, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
 
 export interface ClusterOptions {
   name: string;
   /** CONFIG document for every process. */
   config: Record<string, unknown>;
+  /**
+   * Service-server processes sharing the one port as `npm start` runs them (`server.processes`):
+   * this process deals their connections and answers their /metrics over IPC, as the launcher does.
+   * Unset: one server process alone, as a container runs it.
+   */
+  serverProcesses?: number;
   normalWorkers?: number;
   bigWorkers?: number;
   /** LOG_LEVEL of the worker processes (the server keeps `warn`). @defaultValue 'warn' */
@@ -24,6 +32,8 @@ export interface ClusterOptions {
 export interface Cluster {
   url: string;
   prefix: string;
+  /** The server processes' pids, by PROCESS_INDEX. */
+  serverPids: number[];
   stop(): Promise<void>;
 }
 
@@ -42,9 +52,23 @@ async function waitForWorkerSlots(prefix: string, slots: number): Promise<void> 
   }
 }
 
+/** Waits until /metrics carries every one of `count` server processes (each registers once it listens). */
+async function waitForServerProcesses(url: string, count: number): Promise<void> {
+  const giveUpAt = Date.now() + 30_000;
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const indexes = new Set([...text.matchAll(/^process_start_time_seconds\{role="server",index="(\d+)"\}/gm)].map((match) => match[1]));
+    if (indexes.size >= count) return;
+    if (Date.now() > giveUpAt) throw new Error(`only ${indexes.size} of ${count} server processes answered in time`);
+    await sleep(200);
+  }
+}
+
 /**
- * The system as `npm start` runs it, from the built bundles: one server, normal-lane workers pinned
- * one per core with taskset (where it exists), big-lane workers niced. Own data dir and key prefix.
+ * The system as `npm start` runs it, from the built bundles: the server process(es) (see
+ * `serverProcesses`), normal-lane workers pinned one per core with taskset (where it exists),
+ * big-lane workers niced. Own data dir and key prefix. BENCH_SERVER_NODE_ARGS (e.g. a profiler's
+ * flags) apply to the first server process only.
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const prefix = uniquePrefix(`bench-${options.name}`);
@@ -65,7 +89,20 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const node = process.execPath;
   const worker = join(DIST_DIR, 'image-worker', 'main.js');
   const serverNodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  start({ command: node, args: [...serverNodeArgs, join(DIST_DIR, 'service-server', 'main.js')] });
+  const serverMain = join(DIST_DIR, 'service-server', 'main.js');
+  let servers: ChildProcess[];
+  if (options.serverProcesses === undefined) {
+    start({ command: node, args: [...serverNodeArgs, serverMain] });
+    servers = [children[0]!];
+  } else {
+    servers = Array.from({ length: options.serverProcesses }, (_, i) =>
+      // Their output is ours: open mode's warning, once per process, would drown the tables.
+      forkSharingPort(serverMain, { ...env, LOG_LEVEL: 'error', PROCESS_INDEX: String(i) }, i === 0 ? serverNodeArgs : []),
+    );
+    children.push(...servers);
+    const answerClusterMetrics = serveClusterMetrics({ registry: new Registry(), children: () => servers, timeoutMs: 1_500 });
+    for (const server of servers) server.on('message', (message) => answerClusterMetrics(server, message));
+  }
   const cores = availableParallelism();
   const pin = canPinCpus();
   const nodeArgs = (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
@@ -82,11 +119,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
   try {
     await waitForHttp(`${url}/readyz`);
+    // Readiness needs one server process; a measurement needs all of them listening.
+    if (options.serverProcesses !== undefined) await waitForServerProcesses(url, options.serverProcesses);
     const slotsPerWorker = Number((options.config['worker'] as { concurrency?: number } | undefined)?.concurrency ?? 1);
     await waitForWorkerSlots(prefix, normalWorkers * slotsPerWorker);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { url, prefix, stop };
+  return { url, prefix, serverPids: servers.map((server) => server.pid!), stop };
 }

@@ -20,6 +20,14 @@ function processes(): Array<{ pid: number; parent: number; args: string; seconds
   return list;
 }
 
+/** CPU seconds `pids` have used so far, together (a process that ended counts nothing). */
+export function cpuSecondsOf(pids: number[]): number {
+  const wanted = new Set(pids);
+  return processes()
+    .filter(({ pid }) => wanted.has(pid))
+    .reduce((sum, { seconds }) => sum + seconds, 0);
+}
+
 /** The bench forks its direct-server baseline from its own script; they differ by environment. */
 function isDirectServer(pid: number): boolean {
   try {

@@ -23,9 +23,9 @@ const log = (message: string) => process.stderr.write(`[launcher] ${redactSecret
 
 /**
  * `npm start`: the whole image cloud on one machine — Redis (embedded when none answers and
- * REDIS_URL was not set), the ServiceServer, one pinned normal-lane worker per core and the
- * big-lane worker(s). Ctrl-C or SIGTERM stops them all cleanly, in order: the server (which answers
- * its waiting clients), then the workers, then the embedded Redis.
+ * REDIS_URL was not set), the ServiceServer processes sharing one port (one per core), one pinned
+ * normal-lane worker per core and the big-lane worker(s). Ctrl-C or SIGTERM stops them all cleanly,
+ * in order: the servers (which answer their waiting clients), then the workers, then the embedded Redis.
  */
 async function main(): Promise<number> {
   // Listening from the first moment: Ctrl-C while the embedded Redis starts must end the launcher
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
       log(`${signal}: already stopping; the workers finish their running jobs first.`);
       return;
     }
-    log(`${signal}: stopping all processes (server first, then workers${embedded ? ', then Redis' : ''}).`);
+    log(`${signal}: stopping all processes (servers first, then workers${embedded ? ', then Redis' : ''}).`);
     stopRequested = true;
     void supervisor?.stop();
   };
@@ -79,8 +79,18 @@ async function main(): Promise<number> {
   const children = new ProcessSupervisor(log, answerClusterMetrics);
   supervisor = children;
 
-  // Stopped first: it answers its waiting clients while the workers (stage 1) still finish their jobs.
-  children.start({ name: 'service-server', command: node, args: [join(dist, 'service-server', 'main.js')], env: baseEnv, stopStage: 0 });
+  // One server process per core by default, all on PORT: one process is CPU-bound on one core by hits.
+  // Stopped first: they answer their waiting clients while the workers (stage 1) still finish their jobs.
+  const servers = config.server.processes;
+  for (let i = 0; i < servers; i++) {
+    children.start({
+      name: `service-server-${i}`,
+      sharedPortScript: join(dist, 'service-server', 'main.js'),
+      // A METRICS_PORT serves one process's registry: the first server's, as when there was one server.
+      env: { ...baseEnv, PROCESS_INDEX: String(i), ...(i > 0 ? { METRICS_PORT: undefined } : {}) },
+      stopStage: 0,
+    });
+  }
   const coresPerWorker = config.worker.concurrency;
   for (let i = 0; i < config.worker.processes; i++) {
     const cmd = pinnedCommand(node, [join(dist, 'image-worker', 'main.js')], pin ? coresFor(i, coresPerWorker, cores) : null);
@@ -102,7 +112,7 @@ async function main(): Promise<number> {
     });
   }
   log(
-    `running: server on port ${config.port}, ${config.worker.processes} normal-lane worker(s)${pin ? ' pinned with taskset' : ''}, ` +
+    `running: ${servers} server process(es) on port ${config.port}, ${config.worker.processes} normal-lane worker(s)${pin ? ' pinned with taskset' : ''}, ` +
       `${config.worker.bigProcesses} big-lane worker(s), Redis ${embedded ? 'embedded' : 'at ' + redisUrl}.`,
   );
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +10,10 @@ const ROOT = resolve(__dirname, '../../..');
 
 export interface LaunchedCloud {
   url: string;
+  /** The launcher's pid (its children are the server and worker processes). */
+  pid: number;
+  /** Resolves with the launcher's exit code when it exits. */
+  exited: Promise<number | null>;
   /** Everything the launcher and its children wrote so far. */
   output(): string;
   /** SIGTERM, wait for a clean exit, remove the data and every Redis key of the run. */
@@ -50,6 +55,7 @@ export async function launchCloud(
   });
   launcher.stdout!.on('data', (chunk) => (output += chunk));
   launcher.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = once(launcher, 'exit').then(([code]) => code as number | null);
   const url = `http://${host}:${port}`;
 
   const stop = async () => {
@@ -72,5 +78,5 @@ export async function launchCloud(
     await stop();
     throw error;
   }
-  return { url, output: () => output, stop };
+  return { url, pid: launcher.pid!, exited, output: () => output, stop };
 }

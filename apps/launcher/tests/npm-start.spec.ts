@@ -99,6 +99,8 @@ describe('npm start (the launcher)', () => {
     // Misses are answered 503 (no live worker) until the workers have announced themselves.
     const until = Date.now() + 20_000;
     while ((output.match(/"msg":"image worker started"/g)?.length ?? 0) < 3 && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
+    // Readiness needs one server process; /metrics below asks every one of them.
+    while ((output.match(/"msg":"service server listening/g)?.length ?? 0) < availableParallelism() && Date.now() < until) await new Promise((done) => setTimeout(done, 100));
     const url = encodeURIComponent(origin.url('/bytes/photo.jpg'));
     const response = await fetch(`http://127.0.0.1:${port}/get_image?url=${url}&resize_width=200&resize_height=200`);
     expect(response.status).toBe(200);
@@ -109,11 +111,15 @@ describe('npm start (the launcher)', () => {
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(metrics.headers.get('cache-control')).toBe('no-store');
     const text = await metrics.text();
-    for (const [role, index] of [['server', 0], ['worker-normal', 0], ['worker-normal', 1], ['worker-big', 0], ['launcher', 0]]) {
+    // By default one server process per core, all on the one port.
+    const servers = Array.from({ length: availableParallelism() }, (_, index): [string, number] => ['server', index]);
+    for (const [role, index] of [...servers, ['worker-normal', 0], ['worker-normal', 1], ['worker-big', 0], ['launcher', 0]]) {
       expect(text).toMatch(new RegExp(`^process_resident_memory_bytes\\{role="${role}",index="${index}"\\} \\d+`, 'm'));
     }
     expect(text).toMatch(/^image_cloud_jobs_total\{stage="render",lane="sync-normal",outcome="ok",role="worker-normal",index="\d"\} 1$/m);
-    expect(text).toMatch(/^image_cloud_http_requests_total\{route="\/get_image",status="200",role="server",index="0"\} 1$/m);
+    // Whichever server process the connection went to counted the request, once.
+    expect(text.match(/^image_cloud_http_requests_total\{route="\/get_image",status="200",role="server",index="\d+"\} 1$/gm)).toHaveLength(1);
+    expect(output).toContain(`running: ${availableParallelism()} server process(es)`);
 
     expect(output).toMatch(/2 normal-lane worker\(s\)/);
     expect(output.match(/"msg":"image worker started"/g)?.length).toBe(3);

@@ -18,7 +18,7 @@ describe('the status page', () => {
   beforeAll(async () => {
     origin = await startOriginServer();
     origin.serveBytes('photo.jpg', await makeImage({ width: 480, height: 360 }), 'image/jpeg');
-    cloud = await launchCloud('status-page', { allowPrivateOrigins: ['127.0.0.0/8'] });
+    cloud = await launchCloud('status-page', { allowPrivateOrigins: ['127.0.0.0/8'], server: { processes: 2 } });
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] });
   }, 90_000);
 
@@ -77,6 +77,9 @@ describe('the status page', () => {
     expect(workers).toMatch(/worker-normal-0/);
     expect(workers).toMatch(/worker-big-0/);
     expect(await page.textContent('#redis')).toBe('up');
+    // One normal-lane and one big-lane worker of one slot each, however many server processes report them.
+    const liveSlots = (row: number) => page.locator('#workers tbody tr').nth(row).locator('td').nth(1).textContent();
+    expect([await liveSlots(0), await liveSlots(1)]).toEqual(['1', '1']);
 
     const screenshots = process.env['STATUS_SCREENSHOT_DIR'];
     if (screenshots) {

@@ -1,6 +1,6 @@
 import { loadConfig } from '@image-cloud/config';
 import { createLogger } from '@image-cloud/logger';
-import { askLauncherForMetrics, startMetricsHttpServer } from '@image-cloud/metrics';
+import { answerMetricsRequests, askLauncherForMetrics, startMetricsHttpServer } from '@image-cloud/metrics';
 import { runServiceProcess } from '@image-cloud/process-lifecycle';
 import { startServiceServer } from './start-service-server';
 
@@ -18,6 +18,8 @@ runServiceProcess(
     // Started by `npm start`'s launcher (an IPC channel): /metrics carries every process of the machine.
     const otherProcessMetrics = process.send ? () => askLauncherForMetrics(CLUSTER_METRICS_TIMEOUT_MS) : undefined;
     const running = await startServiceServer(config, logger, { otherProcessMetrics });
+    // Its sibling server processes' /metrics carry this one's too.
+    if (process.send) answerMetricsRequests(running.registry);
     const metricsPort = config.metricsPort === undefined ? undefined : await startMetricsHttpServer(running.registry, config.metricsPort, config.host);
     const reach = config.openMode && config.host === '127.0.0.1' ? ' (open mode: this machine only; set HOST to listen elsewhere)' : '';
     logger.info(`service server listening on ${config.host}:${running.port}${reach}`, {

@@ -60,6 +60,11 @@ export const fetchSchema = z
 
 export const serverSchema = z
   .object({
+    /**
+     * Service-server processes `npm start` runs, all answering on the one PORT (a container runs
+     * one; scale its replicas instead). @defaultValue number of cores
+     */
+    processes: positiveInt.optional(),
     /** How long a request waits for its job: room for 5 s in the normal lane and 60 s in the big one. @defaultValue 70000 */
     waitTimeoutMs: positiveInt.default(70_000),
     /** A miss whose estimated wait (queue ahead ÷ live slots × measured job time) exceeds this is answered 503 at once. @defaultValue 10000 */

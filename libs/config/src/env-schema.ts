@@ -49,6 +49,8 @@ export const envSchema = z.object({
   METRICS_PORT: port.optional(),
   /** Which process of its role this is (the `index` label of its metrics); `npm start` numbers its workers. @defaultValue 0 */
   PROCESS_INDEX: z.coerce.number().int().min(0).default(0),
+  /** `server.processes`: service-server processes `npm start` runs on the one port. @defaultValue the file's, else the number of cores */
+  SERVER_PROCESSES: optionalSetting(z.coerce.number().int().positive()),
   /** @defaultValue "info" */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   // Storage settings, so a deployment can point every host at one bucket without a CONFIG file; each

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './load-config';
 
@@ -16,6 +16,21 @@ describe('loadConfig', () => {
     expect(config.worker.normalBudgetMs).toBe(5000);
     expect(config.worker.processes).toBeGreaterThanOrEqual(1);
     expect(config.openMode).toBe(true);
+  });
+
+  it('runs a server process per core unless server.processes or SERVER_PROCESSES says otherwise', () => {
+    expect(loadConfig({}).server.processes).toBe(availableParallelism());
+    expect(loadConfig({}, { server: { processes: 3 } }).server.processes).toBe(3);
+    // The environment overrides the file, as the storage variables do.
+    expect(loadConfig({ SERVER_PROCESSES: '2' }, { server: { processes: 3 } }).server.processes).toBe(2);
+    expect(loadConfig({ SERVER_PROCESSES: '' }, { server: { processes: 3 } }).server.processes).toBe(3);
+  });
+
+  it('names a server.processes or SERVER_PROCESSES that is not a positive whole number', () => {
+    expect(() => loadConfig({}, { server: { processes: 0 } })).toThrow(/CONFIG key server\.processes/);
+    expect(() => loadConfig({}, { server: { processes: 1.5 } })).toThrow(/CONFIG key server\.processes/);
+    expect(() => loadConfig({ SERVER_PROCESSES: '0' })).toThrow(/environment variable SERVER_PROCESSES/);
+    expect(() => loadConfig({ SERVER_PROCESSES: 'two' })).toThrow(/environment variable SERVER_PROCESSES/);
   });
 
   it('is frozen, deeply', () => {

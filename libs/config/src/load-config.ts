@@ -8,7 +8,7 @@ import { type EnvVars, envSchema } from './env-schema';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** Everything the apps need, validated once at start-up and frozen. */
-export interface AppConfig extends Omit<ConfigFile, 'worker'> {
+export interface AppConfig extends Omit<ConfigFile, 'worker' | 'server'> {
   port: number;
   host: string;
   redisUrl: string;
@@ -24,6 +24,7 @@ export interface AppConfig extends Omit<ConfigFile, 'worker'> {
   /** PROCESS_INDEX: which process of its role this is, for the `index` metrics label. */
   processIndex: number;
   worker: ConfigFile['worker'] & { processes: number };
+  server: ConfigFile['server'] & { processes: number };
   /** True when no tenants are configured: every request is served without a token. */
   openMode: boolean;
 }
@@ -137,7 +138,11 @@ export function loadConfig(
   return deepFreeze({
     ...file,
     worker: { ...file.worker, processes: file.worker.processes ?? availableParallelism() },
-    server: { ...file.server, memoryCacheBytes: vars.MEMORY_CACHE_BYTES ?? file.server.memoryCacheBytes },
+    server: {
+      ...file.server,
+      processes: vars.SERVER_PROCESSES ?? file.server.processes ?? availableParallelism(),
+      memoryCacheBytes: vars.MEMORY_CACHE_BYTES ?? file.server.memoryCacheBytes,
+    },
     port: vars.PORT,
     // Open mode serves anyone, so unless HOST says otherwise only this machine can reach it.
     host: vars.HOST ?? (openMode ? '127.0.0.1' : '0.0.0.0'),

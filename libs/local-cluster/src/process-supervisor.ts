@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EXIT_CONFIG_ERROR, FATAL_EXIT_CODES } from '@image-cloud/process-lifecycle';
+import { forkSharingPort } from './port-sharing';
 
-export interface ChildSpec {
+interface CommonSpec {
   /** Shown in the supervisor's messages, e.g. "worker-normal-0". */
   name: string;
-  command: string;
-  args: string[];
   env: NodeJS.ProcessEnv;
   /**
    * Children of a lower stage are stopped, and waited for, before the next stage gets SIGTERM
@@ -13,6 +12,19 @@ export interface ChildSpec {
    */
   stopStage?: number;
 }
+
+/** A child run as a command line (which may wrap Node in taskset or nice). */
+export interface CommandSpec extends CommonSpec {
+  command: string;
+  args: string[];
+}
+
+/** A Node script whose listening port is shared with every other such child listening on it (see forkSharingPort). */
+export interface PortSharingSpec extends CommonSpec {
+  sharedPortScript: string;
+}
+
+export type ChildSpec = CommandSpec | PortSharingSpec;
 
 const RESTART_DELAY_MS = 1_000;
 
@@ -45,7 +57,10 @@ export class ProcessSupervisor {
     if (this.stopping) return;
     // The IPC channel is only a lifeline: a child whose launcher dies (even by SIGKILL) sees it
     // disconnect and shuts down instead of lingering as an orphan.
-    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child =
+      'sharedPortScript' in spec
+        ? forkSharingPort(spec.sharedPortScript, spec.env)
+        : spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.children.set(spec.name, { child, stopStage: spec.stopStage ?? 0 });
     child.on('message', (message) => this.onChildMessage(child, message));
     child.on('exit', (code, signal) => {

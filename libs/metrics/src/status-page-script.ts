@@ -33,6 +33,18 @@ function sumBy(samples, name, keyOf, filter) {
   return sums;
 }
 
+// Every server process reads the same queues and live slots from Redis: the reading once, not once
+// per process (as the dashboards' max by).
+function maxBy(samples, name, keyOf) {
+  const maxima = new Map();
+  for (const s of samples) {
+    if (s.name !== name) continue;
+    const key = keyOf(s.labels);
+    maxima.set(key, Math.max(maxima.get(key) ?? -Infinity, s.value));
+  }
+  return maxima;
+}
+
 const total = (map) => [...map.values()].reduce((a, b) => a + b, 0);
 const delta = (now, before, key) => Math.max(0, (now.get(key) || 0) - ((before && before.get(key)) || 0));
 const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
@@ -72,8 +84,8 @@ function reading(samples, at) {
     requests: sumBy(samples, 'image_cloud_http_requests_total', () => 'all', notOwn),
     errors: sumBy(samples, 'image_cloud_http_errors_total', (l) => l.code, notOwn),
     cache: sumBy(samples, 'image_cloud_http_request_duration_seconds_count', (l) => l.cache, (l) => l.cache !== 'none'),
-    queues: sumBy(samples, 'image_cloud_queue_jobs', (l) => l.queue + '|' + l.state),
-    slotsAlive: sumBy(samples, 'image_cloud_worker_slots_alive', (l) => l.size),
+    queues: maxBy(samples, 'image_cloud_queue_jobs', (l) => l.queue + '|' + l.state),
+    slotsAlive: maxBy(samples, 'image_cloud_worker_slots_alive', (l) => l.size),
     workerSlots: sumBy(samples, 'image_cloud_worker_slots', (l) => l.role + '-' + l.index, (l) => l.stage === 'render'),
     workerActive: sumBy(samples, 'image_cloud_worker_active_jobs', (l) => l.role + '-' + l.index, (l) => l.stage === 'render'),
     workerBusy: sumBy(samples, 'image_cloud_worker_busy_seconds_total', (l) => l.role + '-' + l.index, (l) => l.stage === 'render'),
