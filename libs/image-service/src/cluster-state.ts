@@ -53,5 +53,8 @@ export async function readClusterState(
     backlog(),
   ];
   const slots = LANE_SIZES.map(async (size) => ({ size, slots: (await laneLoad.capacity(size)).slots }));
-  return { queues: (await Promise.all(queues)).flat(), slots: await Promise.all(slots) };
+  // Awaited together: awaiting one after the other leaves the second set's rejections unhandled
+  // when the first rejects (Redis gone mid-scrape), and an unhandled rejection ends the process.
+  const [depths, lanes] = await Promise.all([Promise.all(queues), Promise.all(slots)]);
+  return { queues: depths.flat(), slots: lanes };
 }
