@@ -186,6 +186,10 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   const leases: DownloadLeases = {
     tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, originKeys.downloadLock(prefix, originalKey), leaseTtlMs),
     isHeld: (originalKey) => RedisLease.isHeld(connection, originKeys.downloadLock(prefix, originalKey)),
+    tryAcquireWithSlot: async (originalKey, url, waiter) => {
+      const taken = await originSlots.tryAcquireWithLease(url, waiter, originKeys.downloadLock(prefix, originalKey), leaseTtlMs);
+      return taken.lease ? taken : null;
+    },
   };
   const fetchPipeline = createFetchPipeline({
     storage,
