@@ -249,9 +249,11 @@ export class OriginSlots {
     const running: Array<[string, string]> = [];
     let woken = 0;
     let stale = 0;
+    // The script popped fewer than asked: the line is empty, nothing more to look for.
+    const lineEmptied = popped.length < count;
     const next = async (): Promise<[string, string] | undefined> => {
       const entry = popped.shift();
-      if (entry) return entry;
+      if (entry || lineEmptied) return entry;
       const [waiter, arrival] = await this.redis.zpopmin(waitersKey);
       return waiter === undefined || arrival === undefined ? undefined : [waiter, arrival];
     };
