@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
 import { type LaneSize, fetchJobIdOf, laneOf, peerImageUrl, renderJobIdOf } from '@image-cloud/contracts';
-import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
+import { createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
 import {
   FetchQueue,
   type JobEvent,
@@ -18,13 +18,14 @@ import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { type Registry, WorkerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
-import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
+import { OriginReleases, OriginSlots } from '@image-cloud/origin-protection';
 import { BatchTracker, PrefetchBacklog, PrefetchFeeder } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { type BudgetRun, DiskBudget } from '@image-cloud/storage';
 import { createImageStorage } from '@image-cloud/storage-backend';
 import { PrefetchGate } from './prefetch-gate';
 import { measuredDownloads } from './measured-downloads';
+import { redisDownloadLeases } from './redis-download-leases';
 
 export interface ImageWorkerOptions {
   /** Built render child script. @defaultValue render-child.js beside this bundle */
@@ -183,14 +184,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   await slotReleases.start();
   // The lease on an original covers a sync job's wait for a download slot and the download itself.
   const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;
-  const leases: DownloadLeases = {
-    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, originKeys.downloadLock(prefix, originalKey), leaseTtlMs),
-    isHeld: (originalKey) => RedisLease.isHeld(connection, originKeys.downloadLock(prefix, originalKey)),
-    tryAcquireWithSlot: async (originalKey, url, waiter) => {
-      const taken = await originSlots.tryAcquireWithLease(url, waiter, originKeys.downloadLock(prefix, originalKey), leaseTtlMs);
-      return taken.lease ? taken : null;
-    },
-  };
+  const leases = redisDownloadLeases(connection, prefix, originSlots, leaseTtlMs);
   const fetchPipeline = createFetchPipeline({
     storage,
     origin,
