@@ -18,14 +18,13 @@ import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { type Registry, WorkerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
-import { OriginReleases, OriginSlots } from '@image-cloud/origin-protection';
+import { OriginReleases, OriginSlots, downloadLeases } from '@image-cloud/origin-protection';
 import { BatchTracker, PrefetchBacklog, PrefetchFeeder } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { type BudgetRun, DiskBudget } from '@image-cloud/storage';
 import { createImageStorage } from '@image-cloud/storage-backend';
 import { PrefetchGate } from './prefetch-gate';
 import { measuredDownloads } from './measured-downloads';
-import { redisDownloadLeases } from './redis-download-leases';
 
 export interface ImageWorkerOptions {
   /** Built render child script. @defaultValue render-child.js beside this bundle */
@@ -184,7 +183,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   await slotReleases.start();
   // The lease on an original covers a sync job's wait for a download slot and the download itself.
   const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;
-  const leases = redisDownloadLeases(connection, prefix, originSlots, leaseTtlMs);
+  const leases = downloadLeases(connection, prefix, originSlots, leaseTtlMs);
   const fetchPipeline = createFetchPipeline({
     storage,
     origin,

@@ -1,22 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { fetchJobFor } from '@image-cloud/contracts';
 import { createFetchPipeline } from '@image-cloud/image-pipeline';
 import { probeImage, readImageSource } from '@image-cloud/imaging';
 import { createBlockingConnection } from '@image-cloud/job-queue';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
-import { OriginReleases, OriginSlots, originKeys } from '@image-cloud/origin-protection';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, startOriginServer, uniquePrefix } from '@image-cloud/testing';
-import { redisDownloadLeases } from './redis-download-leases';
+import { OriginReleases, OriginSlots, downloadLeases, originKeys } from '@image-cloud/origin-protection';
 
-/** Prefetches through the fetch pipeline with the worker's Redis leases and origin slots: real Redis, a real origin. */
+/** Prefetches through the fetch pipeline wired as the worker wires it (origin-protection's leases and slots): real Redis, a real origin. */
 
-const prefix = uniquePrefix('redis-download-leases');
-let redis: Redis;
-let subscriber: Redis;
+const prefix = uniquePrefix('download-leases');
+let redis: ReturnType<typeof createBlockingConnection>;
+let subscriber: ReturnType<typeof createBlockingConnection>;
 let origin: OriginServer;
 let dataDir: string;
 /** Commands this process sent on `redis`, by name (scripts are `evalsha`). */
@@ -60,7 +58,7 @@ it('starts each download with one script for the lease and the slot, and a relea
     storage: new LocalDirectoryStorage({ dataDir }),
     origin: fetcher,
     peers: [],
-    leases: redisDownloadLeases(redis, prefix, slots, 30_000),
+    leases: downloadLeases(redis, prefix, slots, 30_000),
     limits: { maxPixels: 1e8, maxFrames: 100 },
     probe: async (source, limits) => probeImage(await readImageSource(source), limits),
     downloadWaitMs: 30_000,
