@@ -167,3 +167,42 @@ it('frees the slot and the lease when the download fails', async () => {
   expect(slots.inUse()).toBe(0);
   expect(await leases.isHeld(job.originalKey)).toBe(false);
 });
+
+it('asks for the download lease and the first slot in one call when it goes to the origin next, and takes no slot while another worker holds the lease', async () => {
+  const slots = memorySlots(1);
+  const plain = memoryLeases();
+  const combined: string[] = [];
+  let slotCalls = 0;
+  const countedSlots: OriginSlots = { poolOf: slots.poolOf, tryAcquire: (url, waiter) => (slotCalls++, slots.tryAcquire(url, waiter)) };
+  const leases: DownloadLeases = {
+    ...plain,
+    tryAcquireWithSlot: async (originalKey, url, waiter) => {
+      combined.push(`${waiter.urgency}:${waiter.parks}`);
+      const lease = await plain.tryAcquire(originalKey);
+      return lease ? { lease, attempt: await slots.tryAcquire(url, waiter) } : null;
+    },
+  };
+  const job = fetchJobFor('http://a.test/20.png', 'async');
+  expect(await run(pipeline({ originSlots: countedSlots, leases }), job)).toMatchObject({ kind: 'done' });
+  // One call took both; the slot step had nothing left to ask, and both are free at the end.
+  expect(combined).toEqual(['async:false']);
+  expect(slotCalls).toBe(0);
+  expect(slots.inUse()).toBe(0);
+  expect(await plain.isHeld(job.originalKey)).toBe(false);
+
+  // Stored already: neither the lease nor a slot is asked for.
+  expect(await run(pipeline({ originSlots: countedSlots, leases }), job)).toMatchObject({ kind: 'done' });
+  expect(combined).toHaveLength(1);
+
+  // Another worker holds the lease: this job waits for its download, holding no slot.
+  const other = fetchJobFor('http://a.test/21.png', 'sync');
+  const held = await plain.tryAcquire(other.originalKey);
+  const waiting = run(pipeline({ originSlots: countedSlots, leases }), other);
+  await sleep(150);
+  expect(slots.inUse()).toBe(0);
+  await run(pipeline(), other); // the other worker's download
+  await held!.release();
+  expect(await waiting).toMatchObject({ kind: 'done' });
+  expect(combined).toEqual(['async:false', 'sync:true']);
+  expect(slots.taken()).toBe(1);
+});

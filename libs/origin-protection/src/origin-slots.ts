@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { LaneUrgency } from '@image-cloud/contracts';
 import { defineRedisScript } from '@image-cloud/redis-scripts';
-import acquireSlotLua from './commands/acquire-slot-6.lua';
+import acquireSlotLua from './commands/acquire-slot-7.lua';
 import backOffLua from './commands/back-off-2.lua';
 import handOverSlotLua from './commands/hand-over-slot-3.lua';
-import releaseSlotLua from './commands/release-slot-3.lua';
+import releaseSlotLua from './commands/release-slot-4.lua';
 import renewSlotLua from './commands/renew-slot-1.lua';
 import { originKeys } from './redis-keys';
+import { RedisLease } from './redis-lease';
 
 /** How many downloads of a pool may run at once, and optionally how many may start per second. */
 export interface PoolLimit {
@@ -109,9 +110,9 @@ const SYNC_WAITER_TTL_MS = 2_000;
 const WAITERS_TTL_MS = 86_400_000;
 
 /** The scripts, KEYS, ARGV and replies described at the top of each file in ./commands. */
-const acquireSlot = defineRedisScript<[number, number, string]>('originAcquireSlot', 6, acquireSlotLua);
+const acquireSlot = defineRedisScript<[number, number, string]>('originAcquireSlot', 7, acquireSlotLua);
 const renewSlot = defineRedisScript<number>('originRenewSlot', 1, renewSlotLua);
-const releaseSlot = defineRedisScript<number>('originReleaseSlot', 3, releaseSlotLua);
+const releaseSlot = defineRedisScript<Array<number | string>>('originReleaseSlot', 4, releaseSlotLua);
 const backOff = defineRedisScript<number>('originBackOff', 2, backOffLua);
 const handOverSlot = defineRedisScript<number>('originHandOverSlot', 3, handOverSlotLua);
 
@@ -149,19 +150,50 @@ export class OriginSlots {
    * `waiter.parks` is false (it waits in its own process's line instead).
    */
   async tryAcquire(url: string, waiter: SlotWaiter): Promise<OriginSlotAttempt> {
+    return (await this.attempt(url, waiter, null)).attempt;
+  }
+
+  /**
+   * Takes the download lease on `leaseKey` (RedisLease) and, in the same round trip, tries for a
+   * slot as tryAcquire does. `lease: null` when another download holds the lease: then no slot is
+   * taken and the waiter joins no line. With the lease, the slot may still be refused.
+   */
+  async tryAcquireWithLease(url: string, waiter: SlotWaiter, leaseKey: string, leaseTtlMs: number): Promise<{ lease: RedisLease; attempt: OriginSlotAttempt } | { lease: null }> {
+    const { attempt, leaseToken } = await this.attempt(url, waiter, { key: leaseKey, ttlMs: leaseTtlMs });
+    if (attempt === null) return { lease: null };
+    return { lease: RedisLease.taken(this.redis, leaseKey, leaseToken), attempt };
+  }
+
+  private async attempt(url: string, waiter: SlotWaiter, lease: { key: string; ttlMs: number }): Promise<{ attempt: OriginSlotAttempt | null; leaseToken: string }>;
+  private async attempt(url: string, waiter: SlotWaiter, lease: null): Promise<{ attempt: OriginSlotAttempt; leaseToken: string }>;
+  private async attempt(url: string, waiter: SlotWaiter, lease: { key: string; ttlMs: number } | null): Promise<{ attempt: OriginSlotAttempt | null; leaseToken: string }> {
     const { pool, cap, perSecond } = this.poolOf(url);
     const keys = this.keysOf(pool);
     const token = randomUUID();
+    const leaseToken = lease ? randomUUID() : '';
     const intervalMs = perSecond === undefined ? 0 : Math.ceil(1000 / perSecond);
     const [taken, amount, reason] = await acquireSlot(
       this.redis,
-      [keys.slots, keys.backoff, keys.syncWaiters, keys.asyncWaiters, keys.rate, keys.reservations],
-      [cap, token, this.options.leaseMs, waiter.urgency, waiter.id, intervalMs, SYNC_WAITER_TTL_MS, WAITERS_TTL_MS, waiter.parks === false ? '0' : '1'],
+      [keys.slots, keys.backoff, keys.syncWaiters, keys.asyncWaiters, keys.rate, keys.reservations, lease?.key ?? keys.slots],
+      [
+        cap,
+        token,
+        this.options.leaseMs,
+        waiter.urgency,
+        waiter.id,
+        intervalMs,
+        SYNC_WAITER_TTL_MS,
+        WAITERS_TTL_MS,
+        waiter.parks === false ? '0' : '1',
+        leaseToken,
+        lease?.ttlMs ?? 0,
+      ],
     );
-    if (taken === 1) return { slot: this.heldSlot(pool, cap, token, perSecond !== undefined) };
+    if (reason === 'leased') return { attempt: null, leaseToken };
+    if (taken === 1) return { attempt: { slot: this.heldSlot(pool, cap, token, perSecond !== undefined) }, leaseToken };
     const limits = { pool, cap, ...(perSecond === undefined ? {} : { perSecond }) };
-    if (reason === 'backoff' || reason === 'rate') return { reason, waitMs: Number(amount), ...limits };
-    return { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount), this.options.random ?? Math.random), ...limits };
+    if (reason === 'backoff' || reason === 'rate') return { attempt: { reason, waitMs: Number(amount), ...limits }, leaseToken };
+    return { attempt: { reason: 'saturated', waitMs: fallbackDelayMs(Number(amount), this.options.random ?? Math.random), ...limits }, leaseToken };
   }
 
   private keysOf(pool: string) {
@@ -193,10 +225,12 @@ export class OriginSlots {
         if (released) return;
         released = true;
         clearInterval(renewal);
-        const free = Number(
-          await releaseSlot(this.redis, [keys.slots, keys.syncWaiters, keys.strikes], [token, cap, originAnswered ? '1' : '0', originKeys.releases(this.prefix), pool]),
+        const [free, ...owed] = await releaseSlot(
+          this.redis,
+          [keys.slots, keys.syncWaiters, keys.strikes, keys.asyncWaiters],
+          [token, cap, originAnswered ? '1' : '0', originKeys.releases(this.prefix), pool],
         );
-        await this.wakeParked(keys.asyncWaiters, free);
+        await this.wakeParked(keys.asyncWaiters, Number(free), pairsOf(owed.map(String)));
       },
       backOff: async (retryAfterSeconds) => {
         const requestedMs = retryAfterSeconds === undefined ? 0 : Math.max(1_000, retryAfterSeconds * 1_000);
@@ -206,24 +240,43 @@ export class OriginSlots {
   }
 
   /**
-   * Wakes up to `count` parked jobs of a pool, oldest first, skipping entries whose job is gone.
-   * A job caught between being refused a slot and being parked (still running) keeps its place:
-   * it is put back once this release is done, so one release never spins on it.
+   * Wakes up to `count` parked jobs of a pool, oldest first: first `popped` (taken out of the line
+   * by the release script), then more from the line in place of entries whose job is gone. A job
+   * caught between being refused a slot and being parked (still running) keeps its place: it is
+   * put back once this release is done, so one release never spins on it.
    */
-  private async wakeParked(waitersKey: string, count: number): Promise<void> {
+  private async wakeParked(waitersKey: string, count: number, popped: Array<[string, string]>): Promise<void> {
     const running: Array<[string, string]> = [];
     let woken = 0;
     let stale = 0;
-    while (woken < count && stale < MAX_STALE_WAITERS_PER_RELEASE) {
+    // The script popped fewer than asked: the line is empty, nothing more to look for.
+    const lineEmptied = popped.length < count;
+    const next = async (): Promise<[string, string] | undefined> => {
+      const entry = popped.shift();
+      if (entry || lineEmptied) return entry;
       const [waiter, arrival] = await this.redis.zpopmin(waitersKey);
-      if (waiter === undefined || arrival === undefined) break;
+      return waiter === undefined || arrival === undefined ? undefined : [waiter, arrival];
+    };
+    while (woken < count && stale < MAX_STALE_WAITERS_PER_RELEASE) {
+      const entry = await next();
+      if (!entry) break;
+      const [waiter, arrival] = entry;
       const wake = await this.options.wakeParked(waiter);
       if (wake === 'woken') woken++;
       else stale++;
       if (wake === 'active') running.push([arrival, waiter]);
     }
+    // Popped by the script but not reached (too many stale ones): back in line, in their place.
+    for (const [waiter, arrival] of popped) running.push([arrival, waiter]);
     if (running.length > 0) await this.redis.zadd(waitersKey, 'NX', ...running.flat());
   }
+}
+
+/** `[member, score, member, score, …]` as `[member, score]` pairs. */
+function pairsOf(flat: string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  return pairs;
 }
 
 /**

@@ -23,6 +23,11 @@ export class RedisLease {
     return reply === 'OK' ? new RedisLease(redis, key, token) : null;
   }
 
+  /** A lease a script took under `token` (OriginSlots takes one with a download slot). */
+  static taken(redis: Redis, key: string, token: string): RedisLease {
+    return new RedisLease(redis, key, token);
+  }
+
   /** True while somebody holds a lease on the key. */
   static async isHeld(redis: Redis, key: string): Promise<boolean> {
     return (await redis.exists(key)) === 1;

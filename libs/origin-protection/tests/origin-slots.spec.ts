@@ -17,6 +17,7 @@ const domains = {
   'line.test': 2,
   'prio.test': 2,
   'wake.test': 2,
+  'lease.test': 1,
   'hand.test': 1,
   'hand-rate.test': { maxParallel: 1, perSecond: 100 },
   'rate.test': { maxParallel: 10, perSecond: 10 },
@@ -170,12 +171,41 @@ describe('OriginSlots (real Redis)', () => {
       await held[0]!.release();
       expect(await queue.getJobState('parked-1')).toBe('waiting');
       expect(await queue.getJobState('parked-2')).toBe('delayed');
+      // The woken job and the stale entry before it left the line; the next one waits its turn.
+      expect(await redis.zrange(originKeys.asyncWaiters(prefix, 'wake.test'), 0, -1)).toEqual(['fetch:parked-2']);
       await held[1]!.release();
       expect(await queue.getJobState('parked-2')).toBe('waiting');
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();
     }
+  });
+
+  it('takes the download lease and a slot in one call; a lease held elsewhere takes neither and joins no line', async () => {
+    const leaseKey = originKeys.downloadLock(prefix, 'lease-original');
+    const first = await slots.tryAcquireWithLease('http://lease.test/1', asyncWaiter('fetch:lease-1'), leaseKey, 5_000);
+    if (!first.lease) throw new Error('expected the lease');
+    const slot = taken(first.attempt);
+    expect(await redis.exists(leaseKey)).toBe(1);
+    expect(await redis.zcard(originKeys.slots(prefix, 'lease.test'))).toBe(1);
+
+    // Another job of the same original: no lease, no slot, not parked in the domain's line.
+    expect(await slots.tryAcquireWithLease('http://lease.test/1', asyncWaiter('fetch:lease-2'), leaseKey, 5_000)).toEqual({ lease: null });
+    expect(await redis.zcard(originKeys.slots(prefix, 'lease.test'))).toBe(1);
+    expect(await redis.zcard(originKeys.asyncWaiters(prefix, 'lease.test'))).toBe(0);
+
+    // Another original of the saturated domain: the lease is taken, the slot refused.
+    const otherKey = originKeys.downloadLock(prefix, 'lease-other');
+    const other = await slots.tryAcquireWithLease('http://lease.test/2', asyncWaiter('fetch:lease-3'), otherKey, 5_000);
+    if (!other.lease) throw new Error('expected the lease');
+    expect(other.attempt).toMatchObject({ reason: 'saturated', pool: 'lease.test' });
+    expect(await redis.exists(otherKey)).toBe(1);
+
+    await slot.release(true);
+    await first.lease.release();
+    await other.lease.release();
+    expect(await redis.exists(leaseKey, otherKey)).toBe(0);
+    await redis.del(originKeys.asyncWaiters(prefix, 'lease.test'));
   });
 
   describe('with a rate (10 starts per second: 100 ms apart)', () => {

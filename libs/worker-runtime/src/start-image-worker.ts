@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
 import { type LaneSize, fetchJobIdOf, laneOf, peerImageUrl, renderJobIdOf } from '@image-cloud/contracts';
-import { type DownloadLeases, createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
+import { createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
 import {
   FetchQueue,
   type JobEvent,
@@ -18,7 +18,7 @@ import { LaneLoad, LanePolicy, RenderCosts } from '@image-cloud/lane-policy';
 import type { Logger } from '@image-cloud/logger';
 import { type Registry, WorkerMetrics, createProcessRegistry } from '@image-cloud/metrics';
 import { createOriginFetcher } from '@image-cloud/origin-fetch';
-import { OriginReleases, OriginSlots, RedisLease, originKeys } from '@image-cloud/origin-protection';
+import { OriginReleases, OriginSlots, downloadLeases } from '@image-cloud/origin-protection';
 import { BatchTracker, PrefetchBacklog, PrefetchFeeder } from '@image-cloud/prefetch';
 import { RenderPool } from '@image-cloud/render-sandbox';
 import { type BudgetRun, DiskBudget } from '@image-cloud/storage';
@@ -183,10 +183,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   await slotReleases.start();
   // The lease on an original covers a sync job's wait for a download slot and the download itself.
   const leaseTtlMs = config.fetch.slotWaitMs + config.fetch.totalTimeoutMs + 5_000;
-  const leases: DownloadLeases = {
-    tryAcquire: (originalKey) => RedisLease.tryAcquire(connection, originKeys.downloadLock(prefix, originalKey), leaseTtlMs),
-    isHeld: (originalKey) => RedisLease.isHeld(connection, originKeys.downloadLock(prefix, originalKey)),
-  };
+  const leases = downloadLeases(connection, prefix, originSlots, leaseTtlMs);
   const fetchPipeline = createFetchPipeline({
     storage,
     origin,

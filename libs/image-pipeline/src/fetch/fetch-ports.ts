@@ -8,10 +8,23 @@ export interface OriginalSource {
   fetch(url: string, options?: { signal?: AbortSignal }): Promise<{ bytes: Buffer; contentType?: string; etag?: string; lastModified?: string }>;
 }
 
+/** Who asks for a download slot: `parks: false`, a refused prefetch does not join the cluster's line of parked jobs (it waits in this process's line). */
+export interface SlotWaiter {
+  urgency: LaneUrgency;
+  id: string;
+  parks?: boolean;
+}
+
 /** Cluster-wide "one download per original" leases (Redis in production). */
 export interface DownloadLeases {
   tryAcquire(originalKey: string): Promise<{ release(): Promise<void> } | null>;
   isHeld(originalKey: string): Promise<boolean>;
+  /**
+   * Takes the lease and, in the same round trip, asks for a download slot of the URL's domain as
+   * OriginSlots.tryAcquire does; null when another download holds the lease (then no slot is
+   * taken). Optional: without it the lease and the slot are taken one after the other.
+   */
+  tryAcquireWithSlot?(originalKey: string, url: string, waiter: SlotWaiter): Promise<{ lease: { release(): Promise<void> }; attempt: OriginSlotAttempt } | null>;
 }
 
 /** A held download slot of an origin domain. */
@@ -33,8 +46,7 @@ export type OriginSlotAttempt =
 export interface OriginSlots {
   /** The pool (domain) a URL counts against, and its limits. */
   poolOf(url: string): { pool: string; cap: number; perSecond?: number };
-  /** `parks: false`: a refused prefetch does not join the cluster's line of parked jobs (it waits in this process's line). */
-  tryAcquire(url: string, waiter: { urgency: LaneUrgency; id: string; parks?: boolean }): Promise<OriginSlotAttempt>;
+  tryAcquire(url: string, waiter: SlotWaiter): Promise<OriginSlotAttempt>;
 }
 
 /** Wake-ups when a download slot of a domain is freed anywhere in the cluster (its release announces it). */
@@ -89,5 +101,7 @@ export interface FetchState {
   line: LocalSlotLine;
   lease?: { release(): Promise<void> };
   slot?: OriginSlot;
+  /** The refusal of a slot asked for together with the lease: the slot step's first answer. */
+  slotRefusal?: Exclude<OriginSlotAttempt, { slot: OriginSlot }>;
   downloaded?: Awaited<ReturnType<OriginalSource['fetch']>>;
 }

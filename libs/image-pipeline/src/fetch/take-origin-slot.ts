@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageCloudError } from '@image-cloud/errors';
-import type { FetchOutcome, FetchState, OriginSlotAttempt } from './fetch-ports';
+import type { FetchOutcome, FetchState, OriginSlotAttempt, SlotWaiter } from './fetch-ports';
 
 /** How long a waiting download sleeps when no hand-over or release wakes it (a notice may be missed). */
 const FALLBACK_POLL_MS = 250;
@@ -18,7 +18,7 @@ const ASYNC_WAIT_IN_PLACE_MS = 2_000;
 export async function takeOriginSlot(state: FetchState): Promise<FetchOutcome | undefined> {
   const { job, deps, options, line } = state;
   const slots = deps.originSlots;
-  if (!slots || state.downloaded) return undefined;
+  if (!slots || state.downloaded || state.slot) return undefined;
   const { pool, cap, perSecond } = slots.poolOf(job.url);
   const startedAt = Date.now();
   const giveUpAt = startedAt + deps.originSlotWaitMs;
@@ -29,7 +29,9 @@ export async function takeOriginSlot(state: FetchState): Promise<FetchOutcome | 
     const mayWaitHere = job.urgency === 'async' && perSecond === undefined && Date.now() - startedAt < ASYNC_WAIT_IN_PLACE_MS;
     // A prefetch that may wait in this process's line does not join the cluster's line of parked
     // jobs, so a released slot never tries to wake a job that is running.
-    let attempt = await slots.tryAcquire(job.url, { urgency: job.urgency, id: options.waiterId, parks: !mayWaitHere });
+    // The first answer may have come with the download lease (asked as firstSlotWaiter says).
+    let attempt: OriginSlotAttempt = state.slotRefusal ?? (await slots.tryAcquire(job.url, { urgency: job.urgency, id: options.waiterId, parks: !mayWaitHere }));
+    state.slotRefusal = undefined;
     // Whether the line here has room is decided once the refusal is known, in the same tick as
     // joining it: prefetches asking at once would otherwise all see a short line. A full line
     // sends the prefetch to the cluster's line of parked jobs (asking once more on the way).
@@ -58,6 +60,12 @@ export async function takeOriginSlot(state: FetchState): Promise<FetchOutcome | 
       return undefined;
     }
   }
+}
+
+/** How the first slot request of a job asks (the loop above, on its first turn), for asking it together with the lease. */
+export function firstSlotWaiter(state: FetchState, perSecond: number | undefined): SlotWaiter {
+  const mayWaitHere = state.job.urgency === 'async' && perSecond === undefined;
+  return { urgency: state.job.urgency, id: state.options.waiterId, parks: !mayWaitHere };
 }
 
 /** A sync job gives up when its wait runs out, or at once when the domain's back-off outlasts it. */

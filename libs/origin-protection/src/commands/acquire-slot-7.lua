@@ -12,6 +12,7 @@
   KEYS[4] async waiters: sorted set of parked prefetches, scored by arrival (FIFO wake-ups)
   KEYS[5] rate: hash of `last` (last start) and `horizon` (next free reservation), in ms
   KEYS[6] reservations: hash of waiter id to its reserved start, in ms
+  KEYS[7] download lease of the original (see ARGV[10]); any key when none is asked for
 
   ARGV[1] cap: slots of the pool
   ARGV[2] token of the new slot
@@ -23,10 +24,19 @@
   ARGV[8] ms the pool's line of parked prefetches and its rate state live untouched
   ARGV[9] '1': a refused prefetch joins the line of parked prefetches (it will park); '0': it
           does not (it waits in its process's own line, where a finished download hands it a slot)
+  ARGV[10] token of the original's download lease to take first, in the same call ('' for none):
+           one round trip instead of two at the start of a download
+  ARGV[11] lease ms of the download lease
 
   Returns {1, 0, ''} when the slot is taken, else {0, amount, reason}: the back-off left
   ('backoff'), the ms until the reserved start ('rate') or the waiter's place in line ('saturated').
+  With a download lease asked for: {0, 0, 'leased'} when another download holds it (then neither
+  the lease nor the slot is taken, and the waiter joins no line); otherwise the lease is taken,
+  whether the slot is or not.
 ]]
+if ARGV[10] ~= '' and not redis.call('SET', KEYS[7], ARGV[10], 'PX', tonumber(ARGV[11]), 'NX') then
+  return {0, 0, 'leased'}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local backoff = redis.call('PTTL', KEYS[2])
