@@ -63,8 +63,10 @@ describe('OriginSlots (real Redis)', () => {
   });
 
   it('tells a refused prefetch a fallback delay that grows with its place in line', async () => {
-    // Jitter fixed at its middle, so each delay is exactly what the place in line gives.
-    const steady = new OriginSlots(redis, prefix, { domains, leaseMs: 600, backoffMs: 400, wakeParked: (waiterId) => parked.promote(waiterId), random: () => 0.5 });
+    // Jitter fixed at its middle, so each delay is exactly what the place in line gives. Leases
+    // long enough that the two holders keep their slots however slowly the 200 asks run: a slot
+    // lapsing on a loaded machine lets some of them in, and the line comes out shorter.
+    const steady = new OriginSlots(redis, prefix, { domains, leaseMs: 60_000, backoffMs: 400, wakeParked: (waiterId) => parked.promote(waiterId), random: () => 0.5 });
     const held = await Promise.all([0, 1].map((i) => steady.tryAcquire('http://line.test/x', asyncWaiter(`normal:holder-${i}`)).then(taken)));
     const first = await steady.tryAcquire('http://line.test/1', asyncWaiter('normal:first'));
     for (let i = 0; i < 200; i++) await steady.tryAcquire('http://line.test/n', asyncWaiter(`normal:n-${i}`));

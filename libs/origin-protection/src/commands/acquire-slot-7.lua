@@ -58,7 +58,13 @@ if free <= 0 then
     return {0, 0, 'saturated'}
   end
   if ARGV[9] ~= '1' then return {0, 0, 'saturated'} end
-  redis.call('ZADD', KEYS[4], 'NX', now, waiter)
+  if not redis.call('ZSCORE', KEYS[4], waiter) then
+    -- Arrival order even within one millisecond: equal scores would rank by waiter id instead.
+    local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
+    local arrival = now
+    if last[2] and tonumber(last[2]) >= now then arrival = tonumber(last[2]) + 0.01 end
+    redis.call('ZADD', KEYS[4], arrival, waiter)
+  end
   redis.call('PEXPIRE', KEYS[4], waitersTtl)
   return {0, redis.call('ZRANK', KEYS[4], waiter), 'saturated'}
 end
