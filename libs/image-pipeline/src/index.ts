@@ -4,6 +4,7 @@ export type {
   FetchRunOptions,
   FetchOutcome,
   OriginalSource,
+  DownloadLease,
   DownloadLeases,
   OriginSlots,
   OriginSlot,

@@ -22,7 +22,7 @@ function memoryLeases(heldByOther = new Set<string>()): DownloadLeases {
     tryAcquire: async (key) => {
       if (held.has(key) || heldByOther.has(key)) return null;
       held.add(key);
-      return { release: async () => void held.delete(key) };
+      return { key, token: 'memory', release: async () => void held.delete(key) };
     },
     isHeld: async (key) => held.has(key) || heldByOther.has(key),
   };

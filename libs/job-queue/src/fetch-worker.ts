@@ -7,17 +7,30 @@ import { type JobEvent, type StageWorkerOptions, jobEventEmitter, payloadOf, set
 /** How a prefetch ended for good: done, or failed (after its last attempt) with an error code. */
 export type FinalOutcome = { ok: true } | { ok: false; code: string };
 
-/** How a fetch job ends, besides failing. */
-export type FetchJobOutcome = { kind: 'done' } | { kind: 'park'; delayMs: number; reason: string };
+/** A Redis lease a job still holds when it ends (its owner token lets a script release it). */
+export interface HeldLease {
+  readonly key: string;
+  readonly token: string;
+  release(): Promise<void>;
+}
+
+/**
+ * How a fetch job ends, besides failing. `lease`: a done job that still holds its original's
+ * download lease hands it to the stage, which frees it in the job's last round trip (onFinal).
+ */
+export type FetchJobOutcome = { kind: 'done'; lease?: HeldLease } | { kind: 'park'; delayMs: number; reason: string };
 
 export interface FetchWorkerOptions extends Omit<StageWorkerOptions, 'queueName'> {
   /** Prefetches this process runs at once; `concurrency` is for downloads somebody waits for. */
   prefetchConcurrency: number;
   /** Does the work; throws ImageCloudError for failures. `waiterId` names the job for a slot's wake-up. */
   process: (job: FetchJob, context: { signal?: AbortSignal; waiterId: string }) => Promise<FetchJobOutcome>;
-  /** A prefetch ended for good (done, or failed after its last attempt): batch progress. */
-  /** `jobKey`: the BullMQ job's hash, which lets a hook count the job's end once per run. */
-  onFinal?: (job: FetchJob, outcome: FinalOutcome, jobKey: string) => Promise<void>;
+  /**
+   * A prefetch ended for good (done, or failed after its last attempt): batch progress. `jobKey`:
+   * the BullMQ job's hash, which lets a hook count the job's end once per run. `lease`: the done
+   * job's download lease, which the hook must release (with the count, in one round trip).
+   */
+  onFinal?: (job: FetchJob, outcome: FinalOutcome, jobKey: string, lease?: HeldLease) => Promise<void>;
   onJobEvent?: (event: JobEvent) => void;
 }
 
@@ -58,7 +71,8 @@ export async function startFetchWorker(options: FetchWorkerOptions): Promise<Run
     switch (outcome.kind) {
       case 'done':
         emit({ outcome: 'ok' });
-        await options.onFinal?.(payload, { ok: true }, jobKey);
+        if (options.onFinal) await options.onFinal(payload, { ok: true }, jobKey, outcome.lease);
+        else await outcome.lease?.release();
         // Only sync fetches have waiters listening for their id; a prefetch's progress is its batch.
         if (payload.urgency === 'sync') await publishOutcome(connection, prefix, { jobId, ok: true });
         return;

@@ -6,7 +6,7 @@ export { publishOutcome, type OutcomeNotice } from './outcome-publisher';
 export { OutcomeWaiter, type WaitOptions } from './outcome-waiter';
 export type { JobEvent } from './stage-worker';
 export { startRenderWorker, type RunningRenderWorker, type RenderJobOutcome } from './render-worker';
-export { startFetchWorker, type RunningFetchWorker, type FetchJobOutcome, type FinalOutcome } from './fetch-worker';
+export { startFetchWorker, type RunningFetchWorker, type FetchJobOutcome, type FinalOutcome, type HeldLease } from './fetch-worker';
 export { orUnavailable } from './redis-unavailable';
 export { redisKeys } from './redis-keys';
 export { parkedJobPromoter, type ParkedJobPromoter } from './parked-jobs';

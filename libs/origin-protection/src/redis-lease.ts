@@ -13,7 +13,8 @@ export class RedisLease {
   private constructor(
     private readonly redis: Redis,
     readonly key: string,
-    private readonly token: string,
+    /** The owner's token: a script that frees the lease with other work compares it, as release() does. */
+    readonly token: string,
   ) {}
 
   /** Takes the lease, or resolves to null when somebody else holds it. */

@@ -51,3 +51,28 @@ it('counts a job that runs to its end twice (a failover, a stalled lock) once, a
   expect(await batches.finished('second', { ok: true }, again)).toBe(true);
   expect(await batches.progress('second')).toMatchObject({ done: 1, complete: true });
 });
+
+it("releases the job's download lease in the same call, only for its owner, even when the end was counted already", async () => {
+  const batches = new BatchTracker(redis, prefix);
+  await batches.create('leased', 'a', { total: 2, accepted: 2, duplicate: 0, rejected: 0 });
+  const jobKey = await queuedJobKey('https://origin.example/leased.jpg', 'leased');
+  const leaseKey = `${prefix}:lease-under-test`;
+  const lease = { key: leaseKey, token: 'mine', release: async () => undefined };
+
+  await redis.set(leaseKey, 'mine', 'PX', 30_000);
+  expect(await batches.finished('leased', { ok: true }, jobKey, lease)).toBe(true);
+  expect(await redis.exists(leaseKey)).toBe(0);
+  expect(await batches.progress('leased')).toMatchObject({ done: 1, pending: 1 });
+
+  // Counted already (a second run of the job's end): the lease it holds is freed all the same.
+  await redis.set(leaseKey, 'mine', 'PX', 30_000);
+  expect(await batches.finished('leased', { ok: true }, jobKey, lease)).toBe(false);
+  expect(await redis.exists(leaseKey)).toBe(0);
+
+  // The lease ran out and another download took it: that download keeps it.
+  await redis.set(leaseKey, 'another', 'PX', 30_000);
+  const otherJobKey = await queuedJobKey('https://origin.example/leased-2.jpg', 'leased');
+  expect(await batches.finished('leased', { ok: true }, otherJobKey, lease)).toBe(true);
+  expect(await redis.get(leaseKey)).toBe('another');
+  expect(await batches.progress('leased')).toMatchObject({ done: 2, pending: 0, complete: true });
+});

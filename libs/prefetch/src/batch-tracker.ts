@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { BatchCounts, BatchProgress } from '@image-cloud/contracts';
-import { type FinalOutcome, orUnavailable } from '@image-cloud/job-queue';
+import { type FinalOutcome, type HeldLease, orUnavailable } from '@image-cloud/job-queue';
 import { defineRedisScript } from '@image-cloud/redis-scripts';
 import finishedLua from './commands/batch-finished-2.lua';
+import finishedReleasingLeaseLua from './commands/batch-finished-releasing-lease-3.lua';
 
 const finishedScript = defineRedisScript<number>('batchFinished', 2, finishedLua);
+const finishedReleasingLeaseScript = defineRedisScript<number>('batchFinishedReleasingLease', 3, finishedReleasingLeaseLua);
 
 /** Batches are kept a week after their last change. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
@@ -43,11 +45,16 @@ export class BatchTracker {
   /**
    * Worker side: one prefetch of the batch ended for good (done, or failed with `code`), counted
    * once however often its job (`jobKey`, the BullMQ job's hash) runs to an end. Returns whether
-   * this call counted it.
+   * this call counted it. `lease`: the download lease the job still holds, released in the same
+   * round trip (the job's last one).
    */
-  async finished(batchId: string, outcome: FinalOutcome, jobKey: string): Promise<boolean> {
+  async finished(batchId: string, outcome: FinalOutcome, jobKey: string, lease?: HeldLease): Promise<boolean> {
     const field = outcome.ok ? 'done' : `failed:${outcome.code}`;
-    return (await finishedScript(this.redis, [jobKey, batchKey(this.prefix, batchId)], [field, BATCH_TTL_SECONDS])) === 1;
+    const keys = [jobKey, batchKey(this.prefix, batchId)];
+    const counted = lease
+      ? await finishedReleasingLeaseScript(this.redis, [...keys, lease.key], [field, BATCH_TTL_SECONDS, lease.token])
+      : await finishedScript(this.redis, keys, [field, BATCH_TTL_SECONDS]);
+    return counted === 1;
   }
 
   /** Throws 503 `unavailable` while Redis does not answer. */

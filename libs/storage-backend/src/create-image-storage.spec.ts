@@ -9,6 +9,7 @@ import { S3RVER_CREDENTIALS, type TestS3Server, startTestS3Server } from '@image
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { readAll, sampleVariantMeta, testKey } from '@image-cloud/storage/testing';
 import { TEST_REDIS_URL } from '@image-cloud/testing';
+import IORedis from 'ioredis';
 import { createImageStorage } from './create-image-storage';
 
 let dataDir: string;
@@ -101,6 +102,32 @@ it('tells the change listeners of every process sharing DATA_DIR of a delete, it
     for (let waited = 0; keys(heard.server).length === 0 && waited < 5_000; waited += 20) await sleep(20);
     expect(keys(heard.server)).toEqual([original]);
   } finally {
+    await server.close();
+    await worker.close();
+  }
+});
+
+it('a DATA_DIR process without a change listener only announces: it does not subscribe, and its deletes still reach the listeners', async () => {
+  const heard: string[] = [];
+  const server = await createImageStorage(configWith(undefined), {
+    role: 'server',
+    changes: { onInvalidate: (originalKey) => heard.push(originalKey), onMissedNotices: () => heard.push('*') },
+  });
+  const worker = await createImageStorage(configWith(undefined), { role: 'worker-normal' });
+  const redis = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    for (let waited = 0; !heard.includes('*') && waited < 5_000; waited += 20) await sleep(20);
+    const channel = `image-cloud:storage-invalidate:${dataDir}`;
+    // The server's subscription alone: the worker hears no notices it would only drop.
+    expect(await redis.pubsub('NUMSUB', channel)).toEqual([channel, 1]);
+
+    const original = testKey('announced original');
+    await worker.storage.putVariant(original, testKey('announced variant'), randomBytes(100), sampleVariantMeta());
+    expect(await worker.storage.deleteImage(original)).toBe(1);
+    for (let waited = 0; !heard.includes(original) && waited < 5_000; waited += 20) await sleep(20);
+    expect(heard.filter((key) => key !== '*')).toEqual([original]);
+  } finally {
+    redis.disconnect();
     await server.close();
     await worker.close();
   }

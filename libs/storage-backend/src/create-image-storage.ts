@@ -43,12 +43,18 @@ export async function createImageStorage(config: AppConfig, options: StorageBack
   const settings = config.storage;
   const trouble = options.onCacheTrouble ?? (() => undefined);
   if (settings.kind === 'local') {
-    // Every process of the DATA_DIR announces its deletes, so the servers' memory tiers hear them.
-    const invalidation = CacheInvalidation.start(config.redisUrl, config.dataDir, {
-      onInvalidate: (originalKey) => options.changes?.onInvalidate(originalKey),
-      onMissedNotices: () => options.changes?.onMissedNotices(),
-      onError: (error) => trouble('storage change notices failed', error),
-    });
+    // Every process of the DATA_DIR announces its deletes, so the servers' memory tiers hear them;
+    // only a process with a change listener listens.
+    const invalidation = CacheInvalidation.start(
+      config.redisUrl,
+      config.dataDir,
+      {
+        onInvalidate: (originalKey) => options.changes?.onInvalidate(originalKey),
+        onMissedNotices: () => options.changes?.onMissedNotices(),
+        onError: (error) => trouble('storage change notices failed', error),
+      },
+      { listen: options.changes !== undefined },
+    );
     const storage = new LocalDirectoryStorage({
       dataDir: config.dataDir,
       maxVariantsPerOriginal: options.maxVariantsPerOriginal,

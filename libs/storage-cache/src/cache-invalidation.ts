@@ -26,7 +26,8 @@ export interface CacheInvalidationHandlers {
 export class CacheInvalidation {
   private readonly host = randomBytes(8).toString('hex');
   private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  /** Null for a process that only announces: it keeps nothing a notice could make stale. */
+  private readonly subscriber: Redis | null;
   private closed = false;
   private subscribing: Promise<void> = Promise.resolve();
 
@@ -34,12 +35,17 @@ export class CacheInvalidation {
     redisUrl: string,
     readonly channel: string,
     private readonly handlers: CacheInvalidationHandlers,
+    listen: boolean,
   ) {
     // Fail-fast publisher: a delete must not hang on Redis; the notice is best effort (see publish).
     this.publisher = createRedisClient(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName: 'image-cloud:storage-cache' });
-    this.subscriber = createRedisClient(redisUrl, { maxRetriesPerRequest: null, connectionName: 'image-cloud:storage-cache-notices' });
     const report = (error: Error) => this.handlers.onError?.(error);
     this.publisher.on('error', report);
+    if (!listen) {
+      this.subscriber = null;
+      return;
+    }
+    this.subscriber = createRedisClient(redisUrl, { maxRetriesPerRequest: null, connectionName: 'image-cloud:storage-cache-notices' });
     this.subscriber.on('error', report);
     this.subscriber.on('message', (_channel: string, message: string) => this.receive(message));
     // ioredis resubscribes by itself after a reconnect; 'ready' follows every (re)connection.
@@ -52,9 +58,13 @@ export class CacheInvalidation {
    * Subscribes to `image-cloud:storage-invalidate:<location>`. Not awaited: a process starts (and
    * serves what it can) while Redis is away; the subscription is made once Redis answers, and
    * whatever was cached before it is dropped then, as notices may have been missed meanwhile.
+   * `listen: false`: only announces this process's changes, for a process that keeps nothing of
+   * the store in memory (an image worker on DATA_DIR): every notice of the cluster would wake it
+   * for nothing (one per stored original, in every such process). @defaultValue listen: true
    */
-  static start(redisUrl: string, location: string, handlers: CacheInvalidationHandlers): CacheInvalidation {
-    const invalidation = new CacheInvalidation(redisUrl, `image-cloud:storage-invalidate:${location}`, handlers);
+  static start(redisUrl: string, location: string, handlers: CacheInvalidationHandlers, options: { listen?: boolean } = {}): CacheInvalidation {
+    const invalidation = new CacheInvalidation(redisUrl, `image-cloud:storage-invalidate:${location}`, handlers, options.listen ?? true);
+    if (!invalidation.subscriber) return invalidation;
     invalidation.subscribing = invalidation.subscriber.subscribe(invalidation.channel).then(
       () => {
         if (!invalidation.closed) handlers.onMissedNotices();
@@ -84,7 +94,7 @@ export class CacheInvalidation {
   close(): void {
     this.closed = true;
     this.publisher.disconnect();
-    this.subscriber.disconnect();
+    this.subscriber?.disconnect();
   }
 
   private receive(message: string): void {

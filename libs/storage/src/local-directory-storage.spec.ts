@@ -182,3 +182,49 @@ describe('LocalDirectoryStorage on disk', () => {
     expect(await readdir(dataDir)).toEqual([]);
   });
 });
+
+describe('LocalDirectoryStorage change notices', () => {
+  it('tells of an original rewritten or deleted, not of one stored for the first time, and leaves no temp file', async () => {
+    const dataDir = await makeDataDir();
+    const told: string[] = [];
+    const storage = new LocalDirectoryStorage({ dataDir, onOriginalChanged: async (originalKey) => void told.push(originalKey) });
+    const original = testKey('notices');
+    try {
+      await storage.putOriginal(original, randomBytes(50), sampleOriginalMeta());
+      expect(told).toEqual([]);
+      expect((await storage.readOriginal(original))?.bytes.length).toBe(50);
+
+      const rewritten = randomBytes(60);
+      await storage.putOriginal(original, rewritten, sampleOriginalMeta());
+      expect(told).toEqual([original]);
+      expect((await storage.readOriginal(original))?.bytes.equals(rewritten)).toBe(true);
+
+      await storage.deleteImage(original);
+      expect(told).toEqual([original, original]);
+      // Deleted (and told), then stored afresh: nothing of it can be kept anywhere.
+      await storage.putOriginal(original, randomBytes(70), sampleOriginalMeta());
+      expect(told).toEqual([original, original]);
+      expect((await listFiles(join(dataDir, 'images'))).filter((path) => path.includes('.tmp-'))).toEqual([]);
+    } finally {
+      await storage.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells of a rewrite by another process sharing the directory', async () => {
+    const dataDir = await makeDataDir();
+    const told: string[] = [];
+    const first = new LocalDirectoryStorage({ dataDir });
+    const second = new LocalDirectoryStorage({ dataDir, onOriginalChanged: async (originalKey) => void told.push(originalKey) });
+    const original = testKey('notices across');
+    try {
+      await first.putOriginal(original, randomBytes(50), sampleOriginalMeta());
+      await second.putOriginal(original, randomBytes(50), sampleOriginalMeta());
+      expect(told).toEqual([original]);
+    } finally {
+      await first.close();
+      await second.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -129,8 +129,10 @@ export class LocalDirectoryStorage implements ImageStorage {
   async putOriginal(originalKey: string, bytes: Buffer, meta: NewOriginalMeta): Promise<OriginalMeta> {
     const paths = this.originalPaths(originalKey);
     const stored: OriginalMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
-    await this.writes.run(paths.json, () => publishObject(paths, bytes, stored));
-    await this.onOriginalChanged(originalKey);
+    const { replaced } = await this.writes.run(paths.json, () => publishObject(paths, bytes, stored, { tellReplaced: true }));
+    // An original stored for the first time was never complete before, so nobody keeps anything of
+    // it: no notice (a prefetch stores one per URL, and each notice wakes every listening process).
+    if (replaced) await this.onOriginalChanged(originalKey);
     return stored;
   }
 
@@ -145,7 +147,7 @@ export class LocalDirectoryStorage implements ImageStorage {
   async putVariant(originalKey: string, variantKey: string, bytes: Buffer, meta: NewVariantMeta): Promise<VariantMeta> {
     const paths = this.variantPaths(originalKey, variantKey);
     const stored: VariantMeta = { ...meta, bytes: bytes.length, etag: etagOf(bytes) };
-    await this.writes.run(paths.json, () => publishObject(paths, bytes, stored));
+    await this.writes.run(paths.json, () => publishObject(paths, bytes, stored, { tellReplaced: false }));
     this.capVariants(paths.dir, variantKey);
     return stored;
   }
@@ -266,8 +268,10 @@ export class LocalDirectoryStorage implements ImageStorage {
  * writer renames its meta last ends up with a matching pair. Writers sharing this process are
  * serialized by the caller and never get here concurrently.
  */
-async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta): Promise<void> {
+async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta, options: { tellReplaced: boolean }): Promise<{ replaced: boolean }> {
   const json = JSON.stringify(meta);
+  // With tellReplaced: a meta published where none was (create-only) means no complete object was there before.
+  let replaced = false;
   for (let attempt = 1; ; attempt++) {
     try {
       makeDirectory(paths.dir);
@@ -276,8 +280,9 @@ async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta
         dataFile.publishAs(paths.bin);
         const metaFile = await TempFile.write(paths.dir, json);
         try {
-          metaFile.publishAs(paths.json);
-          if (isSettled(dataFile, metaFile, paths)) return;
+          if (!options.tellReplaced) metaFile.publishAs(paths.json);
+          else if (!metaFile.publishAsNew(paths.json)) replaced = true;
+          if (isSettled(dataFile, metaFile, paths)) return { replaced };
         } finally {
           metaFile.dispose();
         }

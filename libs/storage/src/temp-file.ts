@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, renameSync, statSync, unlinkSync, writeFile } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeFile } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeSmallOrAsync } from './small-io';
@@ -46,6 +46,28 @@ export class TempFile {
   publishAs(target: string): void {
     renameSync(this.path, target);
     this.published = true;
+  }
+
+  /**
+   * Publishes the file as `target` and says whether `target` was new: a hard link is atomic and
+   * create-only, so "nothing was there" is known for certain even with writers in other processes.
+   * When something was there (or the filesystem has no hard links) it replaces it as publishAs does
+   * and answers false.
+   */
+  publishAsNew(target: string): boolean {
+    try {
+      linkSync(this.path, target);
+    } catch {
+      this.publishAs(target);
+      return false;
+    }
+    this.published = true;
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // The temp name only; a disk budget run removes stale temp files.
+    }
+    return true;
   }
 
   /** Whether `target` is still this file, was replaced by another one, or no longer exists. */

@@ -9,6 +9,7 @@ import { createOriginFetcher } from '@image-cloud/origin-fetch';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { type OriginServer, TEST_REDIS_URL, deleteKeysWithPrefix, startOriginServer, uniquePrefix } from '@image-cloud/testing';
 import { OriginReleases, OriginSlots, downloadLeases, originKeys } from '@image-cloud/origin-protection';
+import { BatchTracker } from '@image-cloud/prefetch';
 
 /** Prefetches through the fetch pipeline wired as the worker wires it (origin-protection's leases and slots): real Redis, a real origin. */
 
@@ -88,6 +89,57 @@ it('starts each download with one script for the lease and the slot, and a relea
   expect(sent.get('set') ?? 0).toBe(0);
   expect(sent.get('zpopmin') ?? 0).toBe(0);
   // Every lease was released, and every slot.
+  expect(await redis.keys(originKeys.downloadLock(prefix, '*'))).toEqual([]);
+  expect(await redis.zcard(originKeys.slots(prefix, '127.0.0.1'))).toBe(0);
+});
+
+it("ends a batch's prefetch with one script for its count and its lease's release: one round trip fewer per prefetch", async () => {
+  const slots = new OriginSlots(redis, prefix, { domains: { default: 2 }, leaseMs: 10_000, backoffMs: 1_000, wakeParked: async () => 'gone' });
+  const fetcher = createOriginFetcher({
+    maxBytes: 1_000_000,
+    connectTimeoutMs: 2_000,
+    responseTimeoutMs: 5_000,
+    totalTimeoutMs: 10_000,
+    maxRedirects: 0,
+    userAgent: 'spec',
+    allowPrivateOrigins: ['127.0.0.0/8'],
+  });
+  const pipeline = createFetchPipeline({
+    storage: new LocalDirectoryStorage({ dataDir }),
+    origin: fetcher,
+    peers: [],
+    leases: downloadLeases(redis, prefix, slots, 30_000),
+    limits: { maxPixels: 1e8, maxFrames: 100 },
+    probe: async (source, limits) => probeImage(await readImageSource(source), limits),
+    downloadWaitMs: 30_000,
+    originSlots: slots,
+    originSlotWaitMs: 5_000,
+  });
+  const batches = new BatchTracker(redis, prefix);
+  // The spec's own reads go over a connection of their own, so `sent` counts the worker's commands only.
+  const observer = createBlockingConnection(TEST_REDIS_URL, 'spec-download-leases-observer');
+  const perMode = 10;
+  await batches.create('folded', null, { total: 2 * perMode, accepted: 2 * perMode, duplicate: 0, rejected: 0 });
+  /** Commands sent for `perMode` prefetches of fresh originals, each run to its end as the worker ends it. */
+  const commandsFor = async (mode: string, keepLeaseWhenDone: boolean): Promise<number> => {
+    sent.clear();
+    for (let i = 0; i < perMode; i++) {
+      const job = fetchJobFor(origin.url(`/slow?ms=1&mode=${mode}&n=${i}`), 'async', { batchId: 'folded' });
+      const outcome = await pipeline.run(job, { waiterId: `fetch:${job.originalKey}`, keepLeaseWhenDone });
+      if (outcome.kind !== 'done') throw new Error(`prefetch ended ${outcome.kind}`);
+      // With keepLeaseWhenDone the lease is still held here, and only its batch count frees it.
+      expect(await observer.exists(originKeys.downloadLock(prefix, job.originalKey))).toBe(keepLeaseWhenDone ? 1 : 0);
+      expect(outcome.lease !== undefined).toBe(keepLeaseWhenDone);
+      await batches.finished('folded', { ok: true }, `${prefix}:job-${mode}-${i}`, outcome.lease);
+    }
+    return [...sent.values()].reduce((sum, n) => sum + n, 0);
+  };
+  const separate = await commandsFor('separate', false);
+  const folded = await commandsFor('folded', true);
+  observer.disconnect();
+
+  expect(folded).toBe(separate - perMode);
+  expect(await batches.progress('folded')).toMatchObject({ done: 2 * perMode, complete: true });
   expect(await redis.keys(originKeys.downloadLock(prefix, '*'))).toEqual([]);
   expect(await redis.zcard(originKeys.slots(prefix, '127.0.0.1'))).toBe(0);
 });

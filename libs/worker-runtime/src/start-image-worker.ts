@@ -207,10 +207,13 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     ...lockTimings,
     process: (job, context) => {
       noteRequest(fetchJobIdOf(job), job.requestId);
-      return job.urgency === 'sync' ? gate.during(() => fetchPipeline.run(job, context)) : fetchPipeline.run(job, context);
+      if (job.urgency === 'sync') return gate.during(() => fetchPipeline.run(job, context));
+      // A batch's prefetch frees its download lease with the batch's count: one round trip, not two.
+      return fetchPipeline.run(job, { ...context, keepLeaseWhenDone: job.batchId !== undefined });
     },
-    onFinal: async (job, outcome, jobKey) => {
-      if (job.batchId) await batches.finished(job.batchId, outcome, jobKey);
+    onFinal: async (job, outcome, jobKey, lease) => {
+      if (job.batchId) await batches.finished(job.batchId, outcome, jobKey, lease);
+      else await lease?.release();
     },
     onJobEvent,
     onError: logFailure,

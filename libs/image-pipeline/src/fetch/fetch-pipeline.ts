@@ -37,7 +37,13 @@ export function createFetchPipeline(deps: FetchPipelineDeps): FetchPipeline {
     async run(job, options) {
       const state: FetchState = { job, deps, options, line };
       try {
-        return await runSteps(steps, state, stopWhenAborted);
+        const outcome = await runSteps(steps, state, stopWhenAborted);
+        if (outcome.kind === 'done' && options.keepLeaseWhenDone && state.lease) {
+          const { lease } = state;
+          state.lease = undefined;
+          return { ...outcome, lease };
+        }
+        return outcome;
       } finally {
         if (state.slot) await releaseSlot(state.slot, false);
         await state.lease?.release().catch(() => undefined);

@@ -15,16 +15,26 @@ export interface SlotWaiter {
   parks?: boolean;
 }
 
+/**
+ * A held "one download per original" lease. Its key and owner token let the job's last round trip
+ * (a batch's count) release it in the same script instead of a call of its own.
+ */
+export interface DownloadLease {
+  readonly key: string;
+  readonly token: string;
+  release(): Promise<void>;
+}
+
 /** Cluster-wide "one download per original" leases (Redis in production). */
 export interface DownloadLeases {
-  tryAcquire(originalKey: string): Promise<{ release(): Promise<void> } | null>;
+  tryAcquire(originalKey: string): Promise<DownloadLease | null>;
   isHeld(originalKey: string): Promise<boolean>;
   /**
    * Takes the lease and, in the same round trip, asks for a download slot of the URL's domain as
    * OriginSlots.tryAcquire does; null when another download holds the lease (then no slot is
    * taken). Optional: without it the lease and the slot are taken one after the other.
    */
-  tryAcquireWithSlot?(originalKey: string, url: string, waiter: SlotWaiter): Promise<{ lease: { release(): Promise<void> }; attempt: OriginSlotAttempt } | null>;
+  tryAcquireWithSlot?(originalKey: string, url: string, waiter: SlotWaiter): Promise<{ lease: DownloadLease; attempt: OriginSlotAttempt } | null>;
 }
 
 /** A held download slot of an origin domain. */
@@ -82,13 +92,19 @@ export interface FetchPipelineDeps {
 
 export interface FetchRunOptions {
   signal?: AbortSignal;
+  /**
+   * A done job hands its download lease back in the outcome instead of releasing it, for the
+   * caller to release in the job's last round trip (a prefetch's batch count). @defaultValue false
+   */
+  keepLeaseWhenDone?: boolean;
   /** Names the job when it waits for a download slot, so a freed slot can wake it. */
   waiterId: string;
 }
 
 /** How a fetch job ends, besides failing with an ImageCloudError. */
 export type FetchOutcome =
-  | { kind: 'done'; meta: OriginalMeta }
+  /** `lease`: still held, with keepLeaseWhenDone; the caller releases it. */
+  | { kind: 'done'; meta: OriginalMeta; lease?: DownloadLease }
   /** A prefetch whose domain has no slot for it now: park it (as a delayed job) for up to `delayMs`. */
   | { kind: 'park'; delayMs: number; reason: 'saturated' | 'rate' | 'backoff' };
 
@@ -99,7 +115,7 @@ export interface FetchState {
   options: FetchRunOptions;
   /** This process's downloads waiting for a slot, per domain. */
   line: LocalSlotLine;
-  lease?: { release(): Promise<void> };
+  lease?: DownloadLease;
   slot?: OriginSlot;
   /** The refusal of a slot asked for together with the lease: the slot step's first answer. */
   slotRefusal?: Exclude<OriginSlotAttempt, { slot: OriginSlot }>;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { OriginalMeta } from '@image-cloud/storage';
 import { releaseSlot } from './download-original';
-import type { FetchOutcome, FetchState } from './fetch-ports';
+import type { DownloadLease, FetchOutcome, FetchState } from './fetch-ports';
 import { firstSlotWaiter } from './take-origin-slot';
 import { addPlaceholders } from './store-original';
 
@@ -50,7 +50,7 @@ function stored(state: FetchState, meta: OriginalMeta): Promise<FetchOutcome> | 
 }
 
 /** The lease and the first answer for a slot in one call: a slot taken goes into the state, a refusal to the slot step. */
-async function takeLeaseWithSlot(state: FetchState): Promise<{ release(): Promise<void> } | null> {
+async function takeLeaseWithSlot(state: FetchState): Promise<DownloadLease | null> {
   const { job, deps } = state;
   const { perSecond } = deps.originSlots!.poolOf(job.url);
   const taken = await deps.leases.tryAcquireWithSlot!(job.originalKey, job.url, firstSlotWaiter(state, perSecond));
