@@ -2,11 +2,9 @@ import type { Redis } from 'ioredis';
 import type { BatchCounts, BatchProgress } from '@image-cloud/contracts';
 import { type FinalOutcome, type HeldLease, orUnavailable } from '@image-cloud/job-queue';
 import { defineRedisScript } from '@image-cloud/redis-scripts';
-import finishedLua from './commands/batch-finished-2.lua';
-import finishedReleasingLeaseLua from './commands/batch-finished-releasing-lease-3.lua';
+import finishedLua from './commands/batch-finished-3.lua';
 
-const finishedScript = defineRedisScript<number>('batchFinished', 2, finishedLua);
-const finishedReleasingLeaseScript = defineRedisScript<number>('batchFinishedReleasingLease', 3, finishedReleasingLeaseLua);
+const finishedScript = defineRedisScript<number>('batchFinished', 3, finishedLua);
 
 /** Batches are kept a week after their last change. */
 const BATCH_TTL_SECONDS = 7 * 24 * 3600;
@@ -50,10 +48,9 @@ export class BatchTracker {
    */
   async finished(batchId: string, outcome: FinalOutcome, jobKey: string, lease?: HeldLease): Promise<boolean> {
     const field = outcome.ok ? 'done' : `failed:${outcome.code}`;
-    const keys = [jobKey, batchKey(this.prefix, batchId)];
-    const counted = lease
-      ? await finishedReleasingLeaseScript(this.redis, [...keys, lease.key], [field, BATCH_TTL_SECONDS, lease.token])
-      : await finishedScript(this.redis, keys, [field, BATCH_TTL_SECONDS]);
+    const batch = batchKey(this.prefix, batchId);
+    // Without a lease the third key is never read; the batch's own key keeps every key in one slot.
+    const counted = await finishedScript(this.redis, [jobKey, batch, lease?.key ?? batch], [field, BATCH_TTL_SECONDS, lease?.token ?? '']);
     return counted === 1;
   }
 

@@ -41,11 +41,8 @@ afterAll(async () => {
   await deleteKeysWithPrefix(TEST_REDIS_URL, prefix);
 });
 
-it('starts each download with one script for the lease and the slot, and a release asks nothing more of an empty line of parked jobs', async () => {
-  const cap = 2;
-  const slots = new OriginSlots(redis, prefix, { domains: { default: cap }, leaseMs: 10_000, backoffMs: 1_000, wakeParked: async () => 'gone' });
-  const releases = new OriginReleases(subscriber, prefix);
-  await releases.start();
+/** The fetch pipeline as the worker wires it, on this spec's Redis connection, store and origin. */
+function workerPipeline(slots: OriginSlots, line?: { slotReleases: OriginReleases; maxInLine: number }) {
   const fetcher = createOriginFetcher({
     maxBytes: 1_000_000,
     connectTimeoutMs: 2_000,
@@ -55,7 +52,7 @@ it('starts each download with one script for the lease and the slot, and a relea
     userAgent: 'spec',
     allowPrivateOrigins: ['127.0.0.0/8'],
   });
-  const pipeline = createFetchPipeline({
+  return createFetchPipeline({
     storage: new LocalDirectoryStorage({ dataDir }),
     origin: fetcher,
     peers: [],
@@ -64,10 +61,17 @@ it('starts each download with one script for the lease and the slot, and a relea
     probe: async (source, limits) => probeImage(await readImageSource(source), limits),
     downloadWaitMs: 30_000,
     originSlots: slots,
-    slotReleases: releases,
     originSlotWaitMs: 5_000,
-    maxInLine: 4,
+    ...line,
   });
+}
+
+it('starts each download with one script for the lease and the slot, and a release asks nothing more of an empty line of parked jobs', async () => {
+  const cap = 2;
+  const slots = new OriginSlots(redis, prefix, { domains: { default: cap }, leaseMs: 10_000, backoffMs: 1_000, wakeParked: async () => 'gone' });
+  const releases = new OriginReleases(subscriber, prefix);
+  await releases.start();
+  const pipeline = workerPipeline(slots, { slotReleases: releases, maxInLine: 4 });
   const jobs = Array.from({ length: 40 }, (_, i) => fetchJobFor(origin.url(`/slow?ms=10&n=${i}`), 'async'));
   sent.clear();
   // Four prefetch slots, as a worker process runs them: two download, two wait in this process's line.
@@ -95,26 +99,7 @@ it('starts each download with one script for the lease and the slot, and a relea
 
 it("ends a batch's prefetch with one script for its count and its lease's release: one round trip fewer per prefetch", async () => {
   const slots = new OriginSlots(redis, prefix, { domains: { default: 2 }, leaseMs: 10_000, backoffMs: 1_000, wakeParked: async () => 'gone' });
-  const fetcher = createOriginFetcher({
-    maxBytes: 1_000_000,
-    connectTimeoutMs: 2_000,
-    responseTimeoutMs: 5_000,
-    totalTimeoutMs: 10_000,
-    maxRedirects: 0,
-    userAgent: 'spec',
-    allowPrivateOrigins: ['127.0.0.0/8'],
-  });
-  const pipeline = createFetchPipeline({
-    storage: new LocalDirectoryStorage({ dataDir }),
-    origin: fetcher,
-    peers: [],
-    leases: downloadLeases(redis, prefix, slots, 30_000),
-    limits: { maxPixels: 1e8, maxFrames: 100 },
-    probe: async (source, limits) => probeImage(await readImageSource(source), limits),
-    downloadWaitMs: 30_000,
-    originSlots: slots,
-    originSlotWaitMs: 5_000,
-  });
+  const pipeline = workerPipeline(slots);
   const batches = new BatchTracker(redis, prefix);
   // The spec's own reads go over a connection of their own, so `sent` counts the worker's commands only.
   const observer = createBlockingConnection(TEST_REDIS_URL, 'spec-download-leases-observer');
