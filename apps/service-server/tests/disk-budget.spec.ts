@@ -41,14 +41,15 @@ it('evicts down to 90% of the budget in the background, and an evicted image is 
   expect((await scanStore(imagesDir)).totalBytes).toBeGreaterThan(BUDGET);
 
   ageStore(imagesDir);
+  // The run's log line comes once it has also announced its evictions to the servers' memory tiers.
+  const evictingRuns = () => logLines.filter((line) => line.includes('"disk budget checked"') && /"evictedVariants":[1-9]/.test(line));
   let total = Number.POSITIVE_INFINITY;
-  for (let waited = 0; waited < 20_000 && total > 0.9 * BUDGET; waited += 250) {
+  for (let waited = 0; waited < 20_000 && (total > 0.9 * BUDGET || evictingRuns().length === 0); waited += 250) {
     await sleep(250);
     total = (await scanStore(imagesDir)).totalBytes;
   }
   expect(total).toBeLessThanOrEqual(0.9 * BUDGET);
-  const runs = logLines.filter((line) => line.includes('"disk budget checked"') && /"evictedVariants":[1-9]/.test(line));
-  expect(runs.length).toBeGreaterThan(0);
+  expect(evictingRuns().length).toBeGreaterThan(0);
 
   const again = await system.getImage('/bytes/photo-0.jpg', { resize_width: '120' });
   expect(again.status).toBe(200);

@@ -10,6 +10,11 @@ export interface StorageBackend {
   kind: AppConfig['storage']['kind'];
   /** Where the images are, for log lines: DATA_DIR or `s3://bucket/prefix`. */
   location: string;
+  /**
+   * Tells every process sharing the store that objects of this original changed behind the
+   * storage's own calls (the disk budget unlinking variants), so memory tiers drop their copies.
+   */
+  announceChange(originalKey: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,7 @@ export async function createImageStorage(config: AppConfig, options: StorageBack
       storage,
       kind: 'local',
       location: config.dataDir,
+      announceChange: (originalKey) => invalidation.publish(originalKey),
       async close() {
         invalidation.close();
         await storage.close();
@@ -105,6 +111,7 @@ export async function createImageStorage(config: AppConfig, options: StorageBack
     storage: cached,
     kind: 's3',
     location: `s3://${s3.location}`,
+    announceChange: (originalKey) => invalidation.publish(originalKey),
     async close() {
       invalidation.close();
       s3.close();

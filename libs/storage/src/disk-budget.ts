@@ -27,6 +27,11 @@ export interface DiskBudgetOptions {
   checkEveryMs: number;
   /** Removes an original with all its variants (ImageStorage.deleteImage: one rename, readers keep open files). */
   removeOriginal: (originalKey: string) => Promise<unknown>;
+  /**
+   * Hears, once per original, that some of its variants were unlinked: other processes may hold
+   * them in memory and must hear it (removeOriginal tells them itself). @defaultValue nobody
+   */
+  onVariantsEvicted?: (originalKey: string) => Promise<unknown>;
 }
 
 /** The store is brought down to this share of the budget, so a store at its budget does not evict on every check. */
@@ -146,12 +151,17 @@ export class DiskBudget {
       // What each original still has in variants after the variants' turn.
       const variantBytes = new Map<string, number>();
       for (const variant of scan.variants) variantBytes.set(variant.originalKey, (variantBytes.get(variant.originalKey) ?? 0) + variant.bytes);
+      const evictedOf = new Set<string>();
       for (const variant of leastRecentlyUsed(scan.variants, now)) {
         if (bytes <= target) break;
-        if (evictVariant(variant) && ++evictedVariants % EVICTIONS_PER_SLICE === 0) await yieldToEventLoop();
+        if (evictVariant(variant)) {
+          evictedOf.add(variant.originalKey);
+          if (++evictedVariants % EVICTIONS_PER_SLICE === 0) await yieldToEventLoop();
+        }
         bytes -= variant.bytes;
         variantBytes.set(variant.originalKey, variantBytes.get(variant.originalKey)! - variant.bytes);
       }
+      for (const originalKey of evictedOf) await this.options.onVariantsEvicted?.(originalKey);
       for (const original of leastRecentlyUsed(scan.originals, now)) {
         if (bytes <= target) break;
         // Its variants left are in use (protected): removing the original would take them along.

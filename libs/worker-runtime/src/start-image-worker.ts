@@ -94,6 +94,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     maxFraction: config.disk.maxFraction,
     checkEveryMs: config.disk.checkIntervalSeconds * 1000,
     removeOriginal: (originalKey) => storage.deleteImage(originalKey),
+    onVariantsEvicted: (originalKey) => backend.announceChange(originalKey),
   });
   const { maxPixels, maxFrames, maxOutputPixels, maxOutputBytes } = config.limits;
   const limits = { maxPixels, maxFrames, maxOutputPixels, maxOutputBytes };
