@@ -5,7 +5,7 @@ import { type OriginServer, TEST_REDIS_URL, startOriginServer } from '@image-clo
 import { startCluster } from './lib/cluster';
 import { cpuByRole } from './lib/cpu-accounting';
 import { redisCommandsDuring } from './lib/redis-commands';
-import { runLoad } from './lib/load';
+import { keepAliveGetter, runLoad } from './lib/load';
 import { printTable } from './lib/table';
 import { runBenchmark } from './lib/run-benchmark';
 
@@ -15,10 +15,13 @@ import { runBenchmark } from './lib/run-benchmark';
  * cluster (built bundles: one server, one worker per core with 8 prefetch slots each, more than the
  * caps allow together, so the caps are the limit). Per domain it reports the downloads/s achieved
  * against two baselines: the cap-limited ideal (cap ÷ answer time) and, measured in the same run,
- * a plain client that keeps exactly `cap` downloads open at once. Also the most downloads each
- * origin ever saw at once, which must not exceed its cap.
+ * a plain node:http client that keeps exactly `cap` kept-alive downloads open at once. Also the most downloads each
+ * origin ever saw at once, which must not exceed its cap, and where the gap to the ideal comes from:
+ * the time each request was open at the origin (over the answer time when the origins' process
+ * waits for a core) and the share of the cap's slot time in which a request was open at all (below
+ * 1 while a freed slot waits for the cluster's next download).
  * Usage: npm run bench -- prefetch-throughput [urlsPerDomain=2000]
- * Knobs: BENCH_PREFETCH_CONCURRENCY (prefetch slots per worker process, default 8); BENCH_UNCAPPED=1
+ * Knobs: BENCH_ORIGIN_MS_SCALE (see ANSWER_SCALE); BENCH_PREFETCH_CONCURRENCY (prefetch slots per worker process, default 8); BENCH_UNCAPPED=1
  * lifts the caps (every domain 100), which measures the fetch stage's own cost per URL.
  */
 
@@ -30,10 +33,13 @@ interface Domain {
   origin?: OriginServer;
 }
 
+/** BENCH_ORIGIN_MS_SCALE multiplies the answer times (e.g. 5: 100, 250 and 150 ms, nearer real shops). */
+const ANSWER_SCALE = Number(process.env['BENCH_ORIGIN_MS_SCALE'] ?? 1);
+
 const DOMAINS: Domain[] = [
-  { name: 'a', host: '127.0.0.2', cap: 2, answerMs: 20 },
-  { name: 'b', host: '127.0.0.3', cap: 5, answerMs: 50 },
-  { name: 'default', host: '127.0.0.1', cap: 3, answerMs: 30 },
+  { name: 'a', host: '127.0.0.2', cap: 2, answerMs: 20 * ANSWER_SCALE },
+  { name: 'b', host: '127.0.0.3', cap: 5, answerMs: 50 * ANSWER_SCALE },
+  { name: 'default', host: '127.0.0.1', cap: 3, answerMs: 30 * ANSWER_SCALE },
 ];
 
 async function main(): Promise<void> {
@@ -42,8 +48,11 @@ async function main(): Promise<void> {
   const origins = DOMAINS.map((domain) => domain.origin!);
   const urlsOf = (domain: Domain, run: string) => Array.from({ length: perDomain }, (_, i) => domain.origin!.url(`/slow?ms=${domain.answerMs}&run=${run}&n=${i}`));
 
-  // Baseline: a plain client with exactly `cap` downloads in flight per domain, all domains at once.
-  const direct = await Promise.all(DOMAINS.map((domain) => runLoad(urlsOf(domain, 'direct'), domain.cap).then((result) => result.get('all')!)));
+  // Baseline: a plain node:http client with exactly `cap` kept-alive downloads in flight per domain, all domains at once.
+  const direct = await Promise.all(
+    DOMAINS.map((domain) => runLoad(urlsOf(domain, 'direct'), domain.cap, undefined, undefined, keepAliveGetter(domain.cap)).then((result) => result.get('all')!)),
+  );
+  const directOpenMs = DOMAINS.map((domain) => domain.origin!.openMs() / domain.origin!.hits());
   for (const origin of origins) origin.resetHits();
 
   const cluster = await startCluster({
@@ -66,11 +75,16 @@ async function main(): Promise<void> {
 
     // When each origin served its last URL: that domain's share of the batch is done.
     const finishedAt = new Map<Domain, number>();
+    const openMsAtFinish = new Map<Domain, number>();
     const { result: measured, commands } = await redisCommandsDuring(TEST_REDIS_URL, () => cpuByRole(async () => {
       let last: BatchProgress;
       do {
         await sleep(50);
-        for (const domain of DOMAINS) if (!finishedAt.has(domain) && domain.origin!.hits() >= perDomain) finishedAt.set(domain, performance.now());
+        for (const domain of DOMAINS) {
+          if (finishedAt.has(domain) || domain.origin!.hits() < perDomain) continue;
+          finishedAt.set(domain, performance.now());
+          openMsAtFinish.set(domain, domain.origin!.openMs());
+        }
         last = batchProgressSchema.parse(await (await fetch(`${cluster.url}/fire_and_forget/${batchId}`)).json());
       } while (!last.complete);
       return last;
@@ -82,6 +96,7 @@ async function main(): Promise<void> {
       const seconds = ((finishedAt.get(domain) ?? performance.now()) - started) / 1000;
       const achieved = perDomain / seconds;
       const ideal = (domain.cap * 1000) / domain.answerMs;
+      const openMs = openMsAtFinish.get(domain) ?? domain.origin!.openMs();
       return [
         `${domain.name} (${domain.host})`,
         domain.cap,
@@ -92,17 +107,23 @@ async function main(): Promise<void> {
         achieved,
         achieved / ideal,
         achieved / direct[i]!.perSecond,
+        directOpenMs[i]!,
+        openMs / perDomain,
+        openMs / (domain.cap * seconds * 1000),
         domain.origin!.maxConcurrent(),
       ];
     });
     const idealTotal = DOMAINS.reduce((sum, domain) => sum + (domain.cap * 1000) / domain.answerMs, 0);
     const directTotal = direct.reduce((sum, result) => sum + result.perSecond, 0);
     const achievedTotal = (perDomain * DOMAINS.length) / totalSeconds;
-    rows.push(['all', '', '', perDomain * DOMAINS.length, idealTotal, directTotal, achievedTotal, achievedTotal / idealTotal, achievedTotal / directTotal, '']);
+    rows.push(['all', '', '', perDomain * DOMAINS.length, idealTotal, directTotal, achievedTotal, achievedTotal / idealTotal, achievedTotal / directTotal, '', '', '', '']);
     printTable(
       `Prefetch of ${perDomain * DOMAINS.length} URLs mixed across three domains through the cluster (${progress.done} done, failed ${JSON.stringify(progress.failed)}); downloads/s per domain until its last download`,
-      ['domain', 'cap', 'origin ms', 'URLs', 'ideal /s', 'direct client /s', 'cluster /s', 'vs ideal', 'vs direct', 'max concurrent seen'],
+      ['domain', 'cap', 'origin ms', 'URLs', 'ideal /s', 'direct client /s', 'cluster /s', 'vs ideal', 'vs direct', 'open ms, direct', 'open ms, cluster', 'slots open, cluster', 'max concurrent seen'],
       rows,
+    );
+    console.log(
+      'open ms: how long a request was open as the origin saw it (arrival to close; the answer time plus the origin process\'s own delays). slots open: the share of cap × time a request was open at the origin; vs ideal ≈ slots open × origin ms ÷ open ms.',
     );
     const coreSeconds = totalSeconds * availableParallelism();
     printTable(

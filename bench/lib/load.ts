@@ -1,3 +1,33 @@
+import http from 'node:http';
+
+/** Sends one GET, reads the whole body and gives the status. */
+export type Getter = (url: string) => Promise<number>;
+
+/** Node's fetch (undici), one pool per origin. */
+export const fetchGetter: Getter = async (url) => {
+  const response = await fetch(url);
+  await response.arrayBuffer();
+  return response.status;
+};
+
+/**
+ * The leanest client Node has: node:http with a keep-alive agent holding at most `sockets`
+ * connections per origin. What it reaches is about the most any client can on this machine.
+ */
+export function keepAliveGetter(sockets: number): Getter {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  return (url) =>
+    new Promise((resolve, reject) => {
+      http
+        .get(url, { agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+          response.on('error', reject);
+        })
+        .on('error', reject);
+    });
+}
+
 /** Closed-loop load: `concurrency` clients each send the next request as soon as the last one ended. */
 export interface LoadResult {
   requests: number;
@@ -13,6 +43,7 @@ export async function runLoad(
   concurrency: number,
   label: (url: string) => string = () => 'all',
   onRequestStart?: (index: number) => void,
+  get: Getter = fetchGetter,
 ): Promise<Map<string, LoadResult>> {
   const byLabel = new Map<string, LoadResult>();
   let next = 0;
@@ -26,9 +57,7 @@ export async function runLoad(
       const t0 = performance.now();
       let status = 0;
       try {
-        const response = await fetch(url);
-        await response.arrayBuffer();
-        status = response.status;
+        status = await get(url);
       } catch {
         status = -1;
       }

@@ -34,6 +34,11 @@ export interface OriginServer {
   concurrent(): number;
   /** Highest number of requests in flight at once since start (or since `resetHits()`). */
   maxConcurrent(): number;
+  /**
+   * Milliseconds requests were open, summed over the requests that closed since start (or since
+   * `resetHits()`): from arrival to the response's close, as the origin sees them.
+   */
+  openMs(): number;
   /** Responses whose connection the client closed before the origin had finished sending them. */
   cutShort(): number;
   /** Registers a handler for an exact path (checked before the built-in routes). */
@@ -83,6 +88,7 @@ export async function startOriginServer(options: OriginServerOptions = {}): Prom
   let inFlight = 0;
   let peak = 0;
   let cutShort = 0;
+  let openMs = 0;
 
   /** A timer that is forgotten when it fires and cancelled by close(). */
   const later = (ms: number, fn: () => void): NodeJS.Timeout => {
@@ -256,8 +262,10 @@ export async function startOriginServer(options: OriginServerOptions = {}): Prom
     hitCounts.set(pathname, (hitCounts.get(pathname) ?? 0) + 1);
     inFlight += 1;
     peak = Math.max(peak, inFlight);
+    const arrivedAt = performance.now();
     res.once('close', () => {
       inFlight -= 1;
+      openMs += performance.now() - arrivedAt;
       if (!res.writableFinished) cutShort += 1;
     });
     Promise.resolve()
@@ -302,10 +310,12 @@ export async function startOriginServer(options: OriginServerOptions = {}): Prom
       hitCounts.clear();
       totalHits = 0;
       peak = inFlight;
+      openMs = 0;
     },
     concurrent: () => inFlight,
     cutShort: () => cutShort,
     maxConcurrent: () => peak,
+    openMs: () => openMs,
     route: (p, handler) => {
       routes.set(p, handler);
     },
