@@ -69,6 +69,17 @@ function buildPng(width: number, height: number, bitDepth: number, colourType: n
   return Buffer.concat([signature, pngChunk('IHDR', ihdr), ...chunks, pngChunk('IDAT', deflateSync(Buffer.alloc(1))), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
+/** Rewrites every chunk's CRC that can be found, so damage inside chunks reaches the reader's checks past the CRC. */
+function fixPngCrcs(png: Buffer): Buffer {
+  for (let pos = 8; pos + 12 <= png.length; ) {
+    const end = pos + 8 + png.readUInt32BE(pos);
+    if (end + 4 > png.length) break;
+    png.writeUInt32BE(crc32(png.subarray(pos + 4, end)), end);
+    pos = end + 4;
+  }
+  return png;
+}
+
 /** Offset of a JPEG marker segment (its 0xFF byte). */
 function jpegSegment(jpeg: Buffer, marker: number): number {
   let pos = 2;
@@ -111,6 +122,7 @@ const encoded: Array<[string, () => Promise<Buffer>]> = [
   ['PNG with an ICC profile', () => solid(3).png().withIccProfile('p3').toBuffer()],
   ['grey PNG with tRNS', async () => buildPng(4, 3, 8, 0, [pngChunk('tRNS', Buffer.from([0, 9]))])],
   ['RGB PNG with tRNS', async () => buildPng(4, 3, 8, 2, [pngChunk('tRNS', Buffer.from([0, 9, 0, 9, 0, 9]))])],
+  ['PNG with an unknown ancillary chunk', async () => buildPng(4, 3, 8, 6, [pngChunk('iDOT', Buffer.alloc(28))])],
   ['palette PNG with a full tRNS', async () => buildPng(4, 3, 8, 3, [pngChunk('PLTE', Buffer.alloc(6)), pngChunk('tRNS', Buffer.from([255, 255]))])],
 ];
 
@@ -211,6 +223,9 @@ describe('readImageHeader on what it should not vouch for', () => {
       buildPng(4, 3, 8, 2, [pngChunk('tRNS', Buffer.from([0, 9]))]), // tRNS of the wrong length: sharp ignores it
       buildPng(4, 3, 8, 2, [pngChunk('ABCD', Buffer.alloc(1))]), // unknown critical chunk
       buildPng(2 ** 31 - 1, 1, 8, 2), // beyond what libpng reads
+      buildPng(4, 3, 8, 3, [pngChunk('tRNS', Buffer.from([0])), pngChunk('PLTE', Buffer.alloc(3))]), // tRNS before PLTE: libpng ignores it
+      buildPng(4, 3, 4, 3, [pngChunk('PLTE', Buffer.alloc(17 * 3)), pngChunk('tRNS', Buffer.alloc(17))]), // libpng cuts the palette to 16, then drops tRNS
+      buildPng(4, 3, 1, 0, [pngChunk('tRNS', Buffer.from([0, 5]))]), // a transparent grey a 1-bit image cannot hold
     ];
     for (const bytes of cases) expect(readImageHeader(bytes)).toBeUndefined();
   });
@@ -236,12 +251,15 @@ describe('readImageHeader on what it should not vouch for', () => {
       await solid(3).jpeg({ progressive: true }).toBuffer(),
       await solid(4, 0.5).png({ palette: true }).toBuffer(),
       await ramp(2).toColourspace('b-w').png().toBuffer(),
+      buildPng(4, 3, 2, 3, [pngChunk('PLTE', Buffer.alloc(4 * 3)), pngChunk('tRNS', Buffer.from([0, 9])), pngChunk('iDOT', Buffer.alloc(8))]),
+      buildPng(4, 3, 16, 2, [pngChunk('tRNS', Buffer.from([0, 9, 0, 9, 0, 9]))]),
     ];
     let vouched = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 6000; i++) {
       const bytes = Buffer.from(originals[i % originals.length]);
       // Damage the headers, where the reader looks: one to three bytes in the first 400.
       for (let flips = 1 + Math.floor(next() * 3); flips > 0; flips--) bytes[Math.floor(next() * Math.min(400, bytes.length))] = Math.floor(next() * 256);
+      if (bytes[0] === 0x89 && next() < 0.7) fixPngCrcs(bytes);
       const facts = readImageHeader(bytes);
       if (!facts) continue;
       vouched += 1;

@@ -206,10 +206,6 @@ const PNG_BIT_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 1
 const GREY = 0;
 const RGB = 2;
 const PALETTE = 3;
-/** Ancillary chunks that change nothing sharp reports; any other chunk before the image data is unusual. */
-const PNG_HARMLESS_CHUNKS = new Set([
-  'gAMA', 'cHRM', 'sRGB', 'iCCP', 'sBIT', 'bKGD', 'pHYs', 'tIME', 'tEXt', 'zTXt', 'iTXt', 'hIST', 'sPLT', 'oFFs', 'pCAL', 'sCAL', 'cICP', 'mDCV', 'cLLI',
-]);
 /** Animation (sharp reports one frame, the renderer may disagree) and EXIF (orientation) go to libvips. */
 const PNG_REFUSED_ANYWHERE = new Set(['acTL', 'fcTL', 'fdAT', 'eXIf']);
 
@@ -225,13 +221,15 @@ function readPng(bytes: Buffer): HeaderFacts | undefined {
   let paletteEntries = 0;
   let transparency = false;
   let colourType = -1;
+  let bitDepth = 0;
   let width = 0;
   let height = 0;
   for (let index = 0; ; index++) {
     const length = bytes.readUInt32BE(pos);
     need(length <= 0x7fffffff);
     const type = bytes.toString('latin1', pos + 4, pos + 8);
-    need(/^[A-Za-z]{4}$/.test(type));
+    // Letters only, with the reserved bit (third letter's case) clear, as PNG 1.2 requires.
+    need(/^[A-Za-z]{2}[A-Z][A-Za-z]$/.test(type));
     const dataStart = pos + 8;
     const dataEnd = dataStart + length;
     need(dataEnd + 4 <= bytes.length);
@@ -243,9 +241,10 @@ function readPng(bytes: Buffer): HeaderFacts | undefined {
       need(type === 'IHDR' && length === 13);
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
+      bitDepth = data[8];
       colourType = data[9];
       need(width > 0 && height > 0 && width <= PNG_MAX_SIDE && height <= PNG_MAX_SIDE);
-      need(PNG_BIT_DEPTHS[colourType]?.includes(data[8]) === true);
+      need(PNG_BIT_DEPTHS[colourType]?.includes(bitDepth) === true);
       need(data[10] === 0 && data[11] === 0 && (data[12] === 0 || data[12] === 1));
     } else if (type === 'IEND') {
       need(sawData && length === 0 && dataEnd + 4 === bytes.length);
@@ -262,15 +261,21 @@ function readPng(bytes: Buffer): HeaderFacts | undefined {
     } else if (type === 'PLTE') {
       need(paletteEntries === 0 && !transparency && (colourType === RGB || colourType === PALETTE || colourType === 6));
       need(length > 0 && length % 3 === 0 && length / 3 <= 256);
+      // libpng drops the entries a palette image's bit depth cannot index, then measures tRNS against what is left.
+      need(colourType !== PALETTE || length / 3 <= 2 ** bitDepth);
       paletteEntries = length / 3;
     } else if (type === 'tRNS') {
       need(!transparency);
-      if (colourType === GREY) need(length === 2);
-      else if (colourType === RGB) need(length === 6);
+      // libpng warns of grey or RGB transparent samples the bit depth cannot hold: not certain what follows.
+      const sampleMax = 2 ** bitDepth - 1;
+      if (colourType === GREY) need(length === 2 && data.readUInt16BE(0) <= sampleMax);
+      else if (colourType === RGB) need(length === 6 && [0, 2, 4].every((at) => data.readUInt16BE(at) <= sampleMax));
       else need(colourType === PALETTE && paletteEntries > 0 && length >= 1 && length <= paletteEntries);
       transparency = true;
     } else {
-      need(PNG_HARMLESS_CHUNKS.has(type));
+      // libpng skips ancillary chunks it does not know and only warns of malformed ones it does:
+      // none changes the size or the alpha it reports. An unknown critical chunk it refuses.
+      need(type[0] >= 'a' && type[0] <= 'z');
     }
     pos = dataEnd + 4;
   }
