@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import { CORPUS_DIR, hasCorpus, readManifest } from '@image-cloud/testing';
+import { BENCH_PHOTOS_DIR, CORPUS_DIR, hasCorpus, readManifest } from '@image-cloud/testing';
 import { configureSharp } from './configure-sharp';
 import { probeHeaderInProcess, probeImage } from './image-probe';
 import { readImageHeader } from './read-image-header';
@@ -104,6 +104,18 @@ const encoded: Array<[string, () => Promise<Buffer>]> = [
   ['CMYK JPEG', () => solid(3).toColourspace('cmyk').jpeg().toBuffer()],
   ['grey JPEG', () => ramp(1).toColourspace('b-w').jpeg().toBuffer()],
   ['JPEG with EXIF but no orientation', () => solid(3).jpeg().withExif({ IFD0: { Copyright: 'image-cloud' } }).toBuffer()],
+  [
+    'JPEG whose EXIF IFD0 is empty',
+    async () => {
+      const jpeg = await solid(3).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+      const tiff = jpegSegment(jpeg, 0xe1) + 10;
+      const bigEndian = jpeg.toString('latin1', tiff, tiff + 2) === 'MM';
+      const ifd0 = bigEndian ? jpeg.readUInt32BE(tiff + 4) : jpeg.readUInt32LE(tiff + 4);
+      // No entries, and no IFD after it.
+      jpeg.fill(0, tiff + ifd0, tiff + ifd0 + 6);
+      return jpeg;
+    },
+  ],
   ['JPEG with an ICC profile', () => solid(3).jpeg().withIccProfile('p3').toBuffer()],
   ...[1, 2, 3, 4, 5, 6, 7, 8].map((orientation): [string, () => Promise<Buffer>] => [
     `JPEG with EXIF orientation ${orientation}`,
@@ -272,25 +284,27 @@ describe('readImageHeader on what it should not vouch for', () => {
 });
 
 describe('readImageHeader on the shared corpus', () => {
-  const corpus = hasCorpus() ? readManifest() : [];
-  if (corpus.length === 0) {
+  if (!hasCorpus()) {
     it('is skipped: no image corpus beside the repository', () => {
       console.log(`read-image-header corpus check skipped: ${CORPUS_DIR} is absent`);
     });
     return;
   }
+  // The benchmark's photos too, when they are there: they are what the prefetch benchmark probes.
+  const dirs = [CORPUS_DIR, ...(existsSync(join(BENCH_PHOTOS_DIR, 'MANIFEST.tsv')) ? [BENCH_PHOTOS_DIR] : [])];
 
-  it('vouches only for what sharp reads, with the same probe', async () => {
+  it.each(dirs)('vouches only for what sharp reads in %s, with the same probe', async (dir) => {
+    const rows = readManifest(dir);
     const vouchedFor: string[] = [];
-    for (const row of corpus) {
-      const bytes = readFileSync(join(CORPUS_DIR, row.file));
+    for (const row of rows) {
+      const bytes = readFileSync(join(dir, row.file));
       const facts = readImageHeader(bytes);
       if (!facts) continue;
       vouchedFor.push(row.file);
       expect({ file: row.file, facts }).toEqual({ file: row.file, facts: await sharpFacts(bytes) });
       await expectSameProbe(bytes);
     }
-    console.log(`read-image-header vouched for ${vouchedFor.length} of ${corpus.length} corpus files: ${vouchedFor.join(', ')}`);
+    console.log(`read-image-header vouched for ${vouchedFor.length} of ${rows.length} files in ${dir}: ${vouchedFor.join(', ')}`);
     expect(vouchedFor.length).toBeGreaterThan(0);
   });
 });

@@ -183,7 +183,8 @@ function readExifOrientation(bytes: Buffer, start: number, end: number): number 
   const ifd0 = u32(4);
   need(ifd0 >= 8 && ifd0 + 2 <= tiff.length);
   const entries = u16(ifd0);
-  need(entries >= 1 && ifd0 + 2 + entries * 12 + 4 <= tiff.length);
+  // An empty IFD0 (some encoders write one, the thumbnail's IFD1 after it) simply has no orientation.
+  need(ifd0 + 2 + entries * 12 + 4 <= tiff.length);
   let orientation: number | undefined;
   for (let i = 0; i < entries; i++) {
     const entry = ifd0 + 2 + i * 12;
