@@ -238,6 +238,8 @@ describe('readImageHeader on what it should not vouch for', () => {
       buildPng(4, 3, 8, 3, [pngChunk('tRNS', Buffer.from([0])), pngChunk('PLTE', Buffer.alloc(3))]), // tRNS before PLTE: libpng ignores it
       buildPng(4, 3, 4, 3, [pngChunk('PLTE', Buffer.alloc(17 * 3)), pngChunk('tRNS', Buffer.alloc(17))]), // libpng cuts the palette to 16, then drops tRNS
       buildPng(4, 3, 1, 0, [pngChunk('tRNS', Buffer.from([0, 5]))]), // a transparent grey a 1-bit image cannot hold
+      buildPng(4, 3, 8, 2, Array.from({ length: 50_000 }, () => pngChunk('abCd', Buffer.alloc(0)))), // a walk too long for the worker
+      Buffer.concat([jpeg.subarray(0, 2), Buffer.alloc(1_000 * 4, Buffer.from([0xff, 0xfe, 0, 2])), jpeg.subarray(2)]), // likewise
     ];
     for (const bytes of cases) expect(readImageHeader(bytes)).toBeUndefined();
   });

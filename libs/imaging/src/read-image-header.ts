@@ -47,6 +47,11 @@ const DQT = 0xdb;
 const DRI = 0xdd;
 const APP1 = 0xe1;
 const COM = 0xfe;
+/**
+ * Real JPEGs have tens of segments before the scan (an ICC profile at most 255): no worker-blocking
+ * walk over millions of empty ones, which the sandbox can time out and we could not.
+ */
+const JPEG_MAX_SEGMENTS = 1_000;
 
 interface JpegFrame {
   width: number;
@@ -66,7 +71,8 @@ function readJpeg(bytes: Buffer): HeaderFacts | undefined {
   let orientation: number | undefined;
   let exifSegments = 0;
   let pos = 2;
-  for (;;) {
+  for (let segments = 0; ; segments++) {
+    need(segments < JPEG_MAX_SEGMENTS);
     // No fill bytes or garbage between segments: libjpeg tolerates them, we need not.
     need(bytes[pos] === 0xff);
     const marker = bytes[pos + 1];
@@ -202,6 +208,10 @@ function readExifOrientation(bytes: Buffer, start: number, end: number): number 
 /** libpng (as libvips sets it up) reads sides this large; its real limit is higher but unverified. */
 const PNG_MAX_SIDE = 10_000_000;
 const PNG_SIGNATURE_BYTES = 8;
+/** Bounds the walk in the worker: a 50 MB PNG cut in 1 KB chunks, far more than encoders write. */
+const PNG_MAX_CHUNKS = 50_000;
+/** Bounds the CRC work on the header: big text or profiles before the image data go to libvips. */
+const PNG_MAX_HEADER_CHUNK_BYTES = 1 << 20;
 /** Bit depths libpng accepts per colour type. */
 const PNG_BIT_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 const GREY = 0;
@@ -226,16 +236,20 @@ function readPng(bytes: Buffer): HeaderFacts | undefined {
   let width = 0;
   let height = 0;
   for (let index = 0; ; index++) {
+    need(index < PNG_MAX_CHUNKS);
     const length = bytes.readUInt32BE(pos);
     need(length <= 0x7fffffff);
     const type = bytes.toString('latin1', pos + 4, pos + 8);
     // Letters only, with the reserved bit (third letter's case) clear, as PNG 1.2 requires.
-    need(/^[A-Za-z]{2}[A-Z][A-Za-z]$/.test(type));
+    need(isLetter(type.charCodeAt(0)) && isLetter(type.charCodeAt(1)) && isUpper(type.charCodeAt(2)) && isLetter(type.charCodeAt(3)));
     const dataStart = pos + 8;
     const dataEnd = dataStart + length;
     need(dataEnd + 4 <= bytes.length);
     need(!PNG_REFUSED_ANYWHERE.has(type));
-    if (!sawData) need(crc32(bytes.subarray(pos + 4, dataEnd)) === bytes.readUInt32BE(dataEnd));
+    if (!sawData && type !== 'IDAT') {
+      need(length <= PNG_MAX_HEADER_CHUNK_BYTES);
+      need(crc32(bytes.subarray(pos + 4, dataEnd)) === bytes.readUInt32BE(dataEnd));
+    }
     const data = bytes.subarray(dataStart, dataEnd);
 
     if (index === 0) {
@@ -280,4 +294,12 @@ function readPng(bytes: Buffer): HeaderFacts | undefined {
     }
     pos = dataEnd + 4;
   }
+}
+
+function isUpper(code: number): boolean {
+  return code >= 0x41 && code <= 0x5a;
+}
+
+function isLetter(code: number): boolean {
+  return isUpper(code) || (code >= 0x61 && code <= 0x7a);
 }
