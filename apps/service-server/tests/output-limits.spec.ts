@@ -3,7 +3,7 @@ import { makeImage, makeNoiseImage } from '@image-cloud/imaging/testing';
 import { LocalDirectoryStorage } from '@image-cloud/storage';
 import { type SystemUnderTest, bodyOf, startSystem } from './system-under-test';
 
-/** Output is bounded like input, and the header probe runs in the sandbox: real workers, render children and Redis. */
+/** Output is bounded like input, and headers the worker cannot vouch for are probed in the sandbox: real workers, render children and Redis. */
 
 describe('output limits and the sandboxed probe', () => {
   let system: SystemUnderTest;
@@ -13,6 +13,7 @@ describe('output limits and the sandboxed probe', () => {
     system.origin.serveBytes('pixel.png', await makeImage({ width: 1, height: 1, format: 'png' }), 'image/png');
     system.origin.serveBytes('noise.jpg', await makeNoiseImage(300, 300), 'image/jpeg');
     system.origin.serveBytes('photo.jpg', await makeImage({ width: 320, height: 200 }), 'image/jpeg');
+    system.origin.serveBytes('photo.tiff', await makeImage({ width: 320, height: 200, format: 'tiff' }), 'image/tiff');
   }, 60_000);
 
   afterAll(async () => {
@@ -24,10 +25,15 @@ describe('output limits and the sandboxed probe', () => {
     return { probes: normal.maxActiveProbes + big.maxActiveProbes, renders: normal.maxActiveRenders + big.maxActiveRenders };
   };
 
-  it('probes the header of a fetched original in a render child, not in the worker', async () => {
-    const response = await system.getImage('/bytes/photo.jpg', { no_image: 'true' });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ width: 320, height: 200 });
+  it('reads a JPEG header in the worker, and probes a format it leaves to libvips in a render child', async () => {
+    const jpeg = await system.getImage('/bytes/photo.jpg', { no_image: 'true' });
+    expect(jpeg.status).toBe(200);
+    expect(await jpeg.json()).toMatchObject({ width: 320, height: 200 });
+    expect(probesAndRenders()).toEqual({ probes: 0, renders: 0 });
+
+    const tiff = await system.getImage('/bytes/photo.tiff', { no_image: 'true' });
+    expect(tiff.status).toBe(200);
+    expect(await tiff.json()).toMatchObject({ width: 320, height: 200 });
     expect(probesAndRenders()).toEqual({ probes: 1, renders: 0 });
   }, 30_000);
 

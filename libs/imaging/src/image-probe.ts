@@ -2,6 +2,7 @@ import sharp, { type Metadata } from 'sharp';
 import { CONTENT_TYPES } from '@image-cloud/contracts';
 import { ImageCloudError } from '@image-cloud/errors';
 import type { Placeholders } from './layout-placeholders';
+import { type HeaderFacts, readImageHeader } from './read-image-header';
 import { type AcceptedFormat, sniffFormat } from './sniff-format';
 
 export interface ImageLimits {
@@ -61,25 +62,47 @@ export async function probeImage(bytes: Buffer, limits: ImageLimits): Promise<Im
     throw new ImageCloudError('image_corrupt', `The ${sniffed.format} image has no dimensions in its header.`);
   }
 
-  const frames = metadata.pages ?? 1;
-  const pixels = metadata.width * metadata.height;
+  return probeFromHeader(
+    sniffed.format,
+    {
+      width: metadata.width,
+      height: metadata.height,
+      frames: metadata.pages ?? 1,
+      ...(metadata.orientation ? { orientation: metadata.orientation } : {}),
+      hasAlpha: metadata.hasAlpha ?? false,
+    },
+    limits,
+  );
+}
+
+/**
+ * probeImage's answer for a JPEG or PNG whose header plain JS reads with certainty (no decoder
+ * runs), with the same limit errors; undefined when it is not certain and libvips must read it.
+ */
+export function probeHeaderInProcess(bytes: Buffer, limits: ImageLimits): ImageProbe | undefined {
+  const facts = readImageHeader(bytes);
+  return facts && probeFromHeader(facts.format, facts, limits);
+}
+
+/** The limits both probes apply, and the probe they build, so the two can never answer differently. */
+function probeFromHeader(format: AcceptedFormat, facts: Omit<HeaderFacts, 'format'>, limits: ImageLimits): ImageProbe {
+  const { width, height, frames, orientation, hasAlpha } = facts;
+  const pixels = width * height;
   if (pixels > limits.maxPixels) {
-    throw new ImageCloudError(
-      'image_too_large',
-      `The image is ${metadata.width}x${metadata.height} = ${pixels} pixels, over the limit of ${limits.maxPixels}.`,
-    );
+    throw new ImageCloudError('image_too_large', `The image is ${width}x${height} = ${pixels} pixels, over the limit of ${limits.maxPixels}.`);
   }
   if (frames > limits.maxFrames) {
     throw new ImageCloudError('image_too_large', `The image has ${frames} frames, over the limit of ${limits.maxFrames}.`);
   }
-
+  // EXIF orientations 5–8 turn the image a quarter: it displays with its sides swapped.
+  const turned = orientation !== undefined && orientation >= 5;
   return {
-    format: sniffed.format,
-    contentType: CONTENT_TYPE_BY_FORMAT[sniffed.format],
-    width: metadata.autoOrient?.width ?? metadata.width,
-    height: metadata.autoOrient?.height ?? metadata.height,
+    format,
+    contentType: CONTENT_TYPE_BY_FORMAT[format],
+    width: turned ? height : width,
+    height: turned ? width : height,
     frames,
-    ...(metadata.orientation ? { orientation: metadata.orientation } : {}),
-    hasAlpha: metadata.hasAlpha ?? false,
+    ...(orientation ? { orientation } : {}),
+    hasAlpha,
   };
 }

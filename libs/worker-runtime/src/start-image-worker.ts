@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '@image-cloud/config';
 import { type LaneSize, fetchJobIdOf, laneOf, peerImageUrl, renderJobIdOf } from '@image-cloud/contracts';
 import { createFetchPipeline, createRenderPipeline } from '@image-cloud/image-pipeline';
+import { probeHeaderInProcess } from '@image-cloud/imaging';
 import {
   FetchQueue,
   type JobEvent,
@@ -148,7 +149,7 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
   let holdPrefetches = (_held: boolean): void => undefined;
   const gate = new PrefetchGate((held) => holdPrefetches(held), PREFETCH_HOLD_OVER_MS);
 
-  // Fetch stage. Headers are probed in a sandbox child of their own, so a probe never waits behind a render.
+  // Fetch stage. Headers libvips must read are probed in a sandbox child of their own, so a probe never waits behind a render.
   // Render and probe children: the same sandboxed script, memory ceiling and replacement accounting.
   const sandboxPool = async (purpose: 'render' | 'probe', size: number): Promise<RenderPool> => {
     const pool = new RenderPool({
@@ -191,7 +192,13 @@ export async function startImageWorker(config: AppConfig, logger: Logger, option
     peers,
     leases,
     limits,
-    probe: (source, probeLimits, probeOptions) => probePool.probe(source, probeLimits, PROBE_BUDGET_MS, probeOptions),
+    probe: async (source, probeLimits, probeOptions) => {
+      // A JPEG or PNG header is read here in plain JS (bounds-checked buffer reads, no decoder runs in
+      // the worker), sparing the sandbox round trip; anything it is unsure of, and placeholders, which
+      // need a decode, still go to the probe child.
+      const inProcess = !probeOptions?.placeholders && 'bytes' in source ? probeHeaderInProcess(source.bytes, probeLimits) : undefined;
+      return inProcess ?? probePool.probe(source, probeLimits, PROBE_BUDGET_MS, probeOptions);
+    },
     downloadWaitMs: leaseTtlMs,
     originSlots,
     slotReleases,
