@@ -128,7 +128,11 @@ export function createOriginFetcher(options: OriginFetcherOptions): OriginFetche
             fail(blockedAddress(where, { viaRedirect: true }));
             return;
           }
-          send(next);
+          // A short body is read first, so the next hop to the same origin can take its socket instead of
+          // opening another connection (the socket is back in the agent by the response's 'close', not
+          // yet at its 'end'); a long or unannounced body is left to drain alongside.
+          if (hasShortBody(response)) response.once('close', () => settled || send(next));
+          else send(next);
         };
 
         const download = (response: IncomingMessage, from: URL): void => {
@@ -206,6 +210,14 @@ export function createOriginFetcher(options: OriginFetcherOptions): OriginFetche
       });
     },
   };
+}
+
+/** Bodies up to this size are read before the next redirect hop is sent (see followRedirect). */
+const SHORT_REDIRECT_BODY_BYTES = 64 * 1024;
+
+function hasShortBody(response: IncomingMessage): boolean {
+  const declared = response.headers['content-length'];
+  return declared !== undefined && /^\d+$/.test(declared.trim()) && Number(declared) <= SHORT_REDIRECT_BODY_BYTES;
 }
 
 function header(response: IncomingMessage, name: string): string | undefined {
