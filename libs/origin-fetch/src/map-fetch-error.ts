@@ -1,6 +1,7 @@
 import { ImageCloudError } from '@image-cloud/errors';
 import { BlockedAddressError } from './blocked-address-error';
 import { blockedAddress } from './check-literal-host';
+import type { TimeoutPhase } from './phase-timeouts';
 
 const CONNECTION_ERRORS: Record<string, string> = {
   ECONNREFUSED: 'refused the connection',
@@ -13,19 +14,17 @@ const CONNECTION_ERRORS: Record<string, string> = {
   EHOSTDOWN: 'is unreachable',
 };
 
-const TIMEOUT_EVENTS: Record<string, string> = {
+const TIMEOUT_EVENTS: Record<TimeoutPhase, string> = {
   lookup: 'did not resolve in time',
   connect: 'did not accept the connection in time',
   secureConnect: 'did not complete the TLS handshake in time',
-  socket: 'went silent for too long',
-  send: 'did not accept the request in time',
   response: 'did not start answering in time',
-  request: 'did not finish sending the image in time',
 };
 
 /**
- * Turns what got/net/tls throw into the registry's errors. `where` is the describeOrigin() text of the
- * URL being fetched (host + path, no query). ImageCloudErrors pass through unchanged.
+ * Turns what net/tls/http throw, and the fetcher's own PhaseTimeoutError, into the registry's
+ * errors. `where` is the describeOrigin() text of the URL being fetched (host + path, no query).
+ * ImageCloudErrors pass through unchanged.
  */
 export function mapFetchError(error: unknown, where: string): ImageCloudError {
   if (error instanceof ImageCloudError) return error;
@@ -33,7 +32,7 @@ export function mapFetchError(error: unknown, where: string): ImageCloudError {
 
   if (code === BlockedAddressError.CODE) return blockedAddress(where, { cause: error });
   if (name === 'TimeoutError' || code === 'ETIMEDOUT') {
-    const what = (typeof event === 'string' && TIMEOUT_EVENTS[event]) || 'did not answer in time';
+    const what = (typeof event === 'string' && TIMEOUT_EVENTS[event as TimeoutPhase]) || 'did not answer in time';
     return new ImageCloudError('origin_timeout', `The origin ${where} ${what}.`, { cause: error });
   }
   if (code === 'ERR_TOO_MANY_REDIRECTS') {

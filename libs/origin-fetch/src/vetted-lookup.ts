@@ -21,7 +21,7 @@ export type ResolveAll = (
 const systemResolveAll: ResolveAll = (hostname, options, callback) => dns.lookup(hostname, options, callback);
 
 /**
- * A DNS lookup for net/http/got that resolves the host, drops every address the policy refuses and
+ * A DNS lookup for net/http that resolves the host, drops every address the policy refuses and
  * hands back only vetted ones, so the socket connects to exactly what was checked (no rebinding
  * window between check and connect). Honours `family` and `all` (Node ≥ 20 calls with
  * `{all: true}` for happy-eyeballs). When nothing is left it fails with `BlockedAddressError`.
