@@ -16,7 +16,7 @@ import type {
 import { AccessRecorder } from './access-recorder';
 import { evictVariant } from './disk-budget';
 import { KeyedLock } from './keyed-lock';
-import { SMALL_IO_BYTES, makeDirectory, openForReading, pathExists, readSmall, readSmallText, writeSmallFile } from './small-io';
+import { SMALL_IO_BYTES, makeDirectory, makeDirectoryOffLoop, openForReading, pathExists, readSmall, readSmallText, writeSmallFile } from './small-io';
 import { assertStorageKey } from './storage-key';
 import { TempFile } from './temp-file';
 
@@ -274,14 +274,14 @@ async function publishObject(paths: ObjectPaths, bytes: Buffer, meta: StoredMeta
   let replaced = false;
   for (let attempt = 1; ; attempt++) {
     try {
-      makeDirectory(paths.dir);
+      await makeDirectoryOffLoop(paths.dir);
       const dataFile = await TempFile.write(paths.dir, bytes);
       try {
-        dataFile.publishAs(paths.bin);
+        await dataFile.publishAs(paths.bin);
         const metaFile = await TempFile.write(paths.dir, json);
         try {
-          if (!options.tellReplaced) metaFile.publishAs(paths.json);
-          else if (!metaFile.publishAsNew(paths.json)) replaced = true;
+          if (!options.tellReplaced) await metaFile.publishAs(paths.json);
+          else if (!(await metaFile.publishAsNew(paths.json))) replaced = true;
           if (isSettled(dataFile, metaFile, paths)) return { replaced };
         } finally {
           metaFile.dispose();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeFile } from 'node:fs';
+import { closeSync, fstatSync, link, open, rename, statSync, unlink, unlinkSync, writeFile } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeSmallOrAsync } from './small-io';
@@ -11,6 +11,10 @@ export type PathIdentity = 'same' | 'replaced' | 'gone';
 export const TEMP_PREFIX = '.tmp-';
 
 const writeToFd = promisify(writeFile);
+const openFile = promisify(open);
+const renamePath = promisify(rename);
+const linkPath = promisify(link);
+const unlinkPath = promisify(unlink);
 
 /**
  * A uniquely named file written next to its destination and then renamed over it, so readers see
@@ -18,7 +22,10 @@ const writeToFd = promisify(writeFile);
  *
  * The descriptor stays open until {@link dispose}: while it is open the file's inode cannot be freed
  * and reused, which is what makes {@link identityAt} a reliable "is this still my file?" test.
- * Calls that move no bulk data (open, rename, stat, close) are synchronous: see small-io.ts.
+ * Calls that change the directory (create, rename, link, unlink) go through the thread pool: they
+ * cost the kernel hundreds of µs each on the ext4 volumes measured (see small-io.ts), time in
+ * which a synchronous call would hold every download and request of the process. Small writes,
+ * stats and closes stay synchronous.
  */
 export class TempFile {
   private published = false;
@@ -32,7 +39,7 @@ export class TempFile {
   /** Creates a temp file in `dir` holding `data`. No fsync: this is a cache, a torn file after a power cut is refetched. */
   static async write(dir: string, data: Buffer | string): Promise<TempFile> {
     const path = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-    const file = new TempFile(path, openSync(path, 'wx'));
+    const file = new TempFile(path, await openFile(path, 'wx'));
     try {
       await writeSmallOrAsync(file.fd, typeof data === 'string' ? Buffer.from(data) : data, (fd, bytes) => writeToFd(fd, bytes));
     } catch (error) {
@@ -43,8 +50,8 @@ export class TempFile {
   }
 
   /** Renames the file to `target`, atomically replacing whatever is there. */
-  publishAs(target: string): void {
-    renameSync(this.path, target);
+  async publishAs(target: string): Promise<void> {
+    await renamePath(this.path, target);
     this.published = true;
   }
 
@@ -54,19 +61,16 @@ export class TempFile {
    * When something was there (or the filesystem has no hard links) it replaces it as publishAs does
    * and answers false.
    */
-  publishAsNew(target: string): boolean {
+  async publishAsNew(target: string): Promise<boolean> {
     try {
-      linkSync(this.path, target);
+      await linkPath(this.path, target);
     } catch {
-      this.publishAs(target);
+      await this.publishAs(target);
       return false;
     }
     this.published = true;
-    try {
-      unlinkSync(this.path);
-    } catch {
-      // The temp name only; a disk budget run removes stale temp files.
-    }
+    // The temp name only; a disk budget run removes stale temp files.
+    await unlinkPath(this.path).catch(() => undefined);
     return true;
   }
 
