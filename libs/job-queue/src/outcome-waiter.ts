@@ -10,9 +10,11 @@ export interface WaitOptions<T> {
   /** Looks for the finished result (in storage); null while it is not there. */
   findResult: () => Promise<T | null>;
   /**
-   * `performance.now()` taken just before the caller's own `findResult` found nothing: the wait
-   * then skips its first look unless an outcome of the job was announced since, as the answer
-   * could not have changed without one. (A lost notice still costs at most one poll interval.)
+   * `performance.now()` taken just before the caller's own `findResult` found nothing, and before
+   * it last looked at the job's recorded failure: the wait then skips its first look at both
+   * unless an outcome of the job was announced since, as neither could have changed without one
+   * (a worker records a failure, then announces it). A lost notice still costs at most one poll
+   * interval.
    */
   absentSince?: number;
   /** Looks for a recorded failure of the job. */
@@ -88,10 +90,12 @@ export class OutcomeWaiter {
     try {
       for (let tick = 1; ; tick++) {
         const lookedJustNow = tick === 1 && options.absentSince !== undefined && !this.announcedSince(options.jobId, options.absentSince);
-        const result = lookedJustNow ? null : await options.findResult();
-        if (result !== null) return result;
-        const failure = await options.findFailure();
-        if (failure) throw failure;
+        if (!lookedJustNow) {
+          const result = await options.findResult();
+          if (result !== null) return result;
+          const failure = await options.findFailure();
+          if (failure) throw failure;
+        }
         if (pending && !pending.ok) throw ImageCloudError.fromJSON(pending.error);
 
         const remaining = options.deadline - Date.now();

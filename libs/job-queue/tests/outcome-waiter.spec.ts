@@ -150,6 +150,23 @@ describe('OutcomeWaiter', () => {
       expect(looks.count).toBe(1);
     });
 
+    it('does not look for a recorded failure at once either, and finds one whose notice is lost by polling', async () => {
+      const state = { result: null as string | null, failure: null as ImageCloudError | null };
+      const failureLooks = { count: 0 };
+      const waiting = waitFor('job-absent-failure', state, {
+        absentSince: performance.now(),
+        findFailure: async () => {
+          failureLooks.count++;
+          return state.failure;
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(failureLooks.count).toBe(0);
+      state.failure = new ImageCloudError('origin_not_found', 'recorded, its notice lost');
+      await expect(waiting).rejects.toBe(state.failure);
+      expect(failureLooks.count).toBe(1);
+    });
+
     it('still finds a result whose notice is lost, by polling', async () => {
       const state = { result: null as string | null };
       const { waiting, looks } = countedWait('job-absent-lost-notice', state, performance.now());
