@@ -13,7 +13,8 @@ export interface WaitOptions<T> {
    * `performance.now()` taken just before the caller's own `findResult` found nothing, and before
    * it last looked at the job's recorded failure: the wait then skips its first look at both
    * unless an outcome of the job was announced since, as neither could have changed without one
-   * (a worker records a failure, then announces it). A lost notice still costs at most one poll
+   * (a worker records a job's failure, then announces it). A lost notice, or a failure recorded for
+   * the job by another job's run (a render finding the original corrupt), costs at most one poll
    * interval.
    */
   absentSince?: number;
