@@ -196,13 +196,6 @@ const verifier = new SignedRequestVerifier();
  * Signatures compare in constant time. Verified signatures are remembered by one verifier per
  * process (SignedRequestVerifier): a repeated signed URL costs no HMAC; expiry is checked every time.
  */
-export function verifySignedRequest(
-  path: string,
-  params: Array<[string, string]>,
-  keys: readonly string[],
-  nowSeconds: number,
-  /** Expiries further ahead than this are refused. @defaultValue no maximum */
-  maxLifetimeSeconds = Infinity,
-): SignatureCheck {
-  return verifier.verify(path, params, keys, nowSeconds, maxLifetimeSeconds);
+export function verifySignedRequest(...args: Parameters<SignedRequestVerifier['verify']>): SignatureCheck {
+  return verifier.verify(...args);
 }
