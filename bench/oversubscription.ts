@@ -10,11 +10,12 @@ import { runBenchmark } from './lib/run-benchmark';
 async function main(): Promise<void> {
   const copies = Number(process.argv[2] ?? 10);
   const cores = availableParallelism();
-  const { origin, urls } = await photoOrigin(copies);
+  const { origin, ...images } = await photoOrigin(copies);
+  const { urls } = images;
   try {
-    const one = await systemMissPath(urls, { jobsPerWorker: 1, clients: cores * 8, name: 'one-per-core' });
-    const four = await systemMissPath(urls, { jobsPerWorker: 4, clients: cores * 8, name: 'four-per-core' });
-    const again = await systemMissPath(urls, { jobsPerWorker: 1, clients: cores * 8, name: 'one-per-core-again' });
+    const one = await systemMissPath(images, { jobsPerWorker: 1, clients: cores * 8, name: 'one-per-core' });
+    const four = await systemMissPath(images, { jobsPerWorker: 4, clients: cores * 8, name: 'four-per-core' });
+    const again = await systemMissPath(images, { jobsPerWorker: 1, clients: cores * 8, name: 'one-per-core-again' });
     const baseline = { imagesPerSecond: (one.imagesPerSecond + again.imagesPerSecond) / 2, p99Ms: (one.p99Ms + again.p99Ms) / 2 };
     printTable(
       `Oversubscription, ${urls.length} misses (200×200 JPEG), ${cores} workers pinned one per core, ${cores * 8} clients; baseline = mean of the two 1-job runs`,

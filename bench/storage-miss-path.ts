@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   const copies = Number(process.argv[2] ?? 3);
   const cores = availableParallelism();
   const clients = cores * 4;
-  const { origin, urls } = await photoOrigin(copies);
+  const { origin, ...images } = await photoOrigin(copies);
+  const { urls } = images;
   const s3 = await startTestS3Server('storage-miss-path');
   // The cluster's processes inherit these: the SDK's environment chain, as in production.
   process.env['AWS_ACCESS_KEY_ID'] = S3RVER_CREDENTIALS.accessKeyId;
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const s3Storage = { kind: 's3', bucket: s3.bucket, endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true };
   const countDir = await mkdtemp(join(tmpdir(), 'storage-miss-s3-requests-'));
   try {
-    const run = (name: string, storage?: Record<string, unknown>) => systemMissPath(urls, { jobsPerWorker: 1, clients, name, storage });
+    const run = (name: string, storage?: Record<string, unknown>) => systemMissPath(images, { jobsPerWorker: 1, clients, name, storage });
     const localBefore = await run('storage-miss-local');
     // Only the S3 run's processes count (they inherit the environment); restored before the local run.
     const saved = { ...process.env };

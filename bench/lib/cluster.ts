@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
@@ -10,6 +10,7 @@ import { LaneLoad } from '@image-cloud/lane-policy';
 import { serveClusterMetrics } from '@image-cloud/metrics';
 import { canPinCpus, coresFor, forkSharingPort, nicedCommand, pinnedCommand } from '@image-cloud/local-cluster';
 import { DIST_DIR, TEST_REDIS_URL, deleteKeysWithPrefix, freePort, stopProcesses, uniquePrefix, waitForHttp } from '@image-cloud/testing';
+import { makeBenchStoreDir } from './store-dir';
 
 export interface ClusterOptions {
   name: string;
@@ -67,12 +68,12 @@ async function waitForServerProcesses(url: string, count: number): Promise<void>
 /**
  * The system as `npm start` runs it, from the built bundles: the server process(es) (see
  * `serverProcesses`), normal-lane workers pinned one per core with taskset (where it exists),
- * big-lane workers niced. Own data dir and key prefix. BENCH_SERVER_NODE_ARGS (e.g. a profiler's
+ * big-lane workers niced. Own data dir (lib/store-dir.ts says where) and key prefix. BENCH_SERVER_NODE_ARGS (e.g. a profiler's
  * flags) apply to the first server process only.
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const prefix = uniquePrefix(`bench-${options.name}`);
-  const dataDir = await mkdtemp(join(tmpdir(), `bench-${options.name}-`));
+  const dataDir = await makeBenchStoreDir(options.name);
   const configPath = join(dataDir, 'config.json');
   await writeFile(configPath, JSON.stringify(options.config));
   const port = await freePort();

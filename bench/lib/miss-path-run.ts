@@ -18,22 +18,38 @@ export interface MissPathMeasurement {
   redisCommands?: Map<string, number>;
   /** The measured phase, process.hrtime µs (the monotonic clock every process shares). */
   window?: { fromUs: number; toUs: number };
+  /** The unmeasured warm-up pass that ran first on the same fresh processes (other originals, same size). */
+  warmUp?: MissPathMeasurement;
 }
 
-/** The originals of the miss-path runs: every bench photo under `copies` distinct URLs. */
-export async function photoOrigin(copies: number): Promise<{ origin: OriginServer; urls: string[]; photos: Buffer[] }> {
+/**
+ * The miss-path originals: `urls` are measured; `warmUpUrls` are as many other originals (the same
+ * photos under other URLs) that a fresh server renders first, unmeasured. A server measured in its
+ * first few hundred requests runs mostly unoptimized JavaScript (V8 has not yet compiled its hot
+ * paths); one that has served for days has. Both servers get the same warm-up, and the measured
+ * pass still renders variants of originals that have none yet.
+ */
+export interface MissPathImages {
+  urls: string[];
+  warmUpUrls: string[];
+}
+
+/** The originals of the miss-path runs: every bench photo under `copies` distinct URLs, and as many again for warming up. */
+export async function photoOrigin(copies: number): Promise<MissPathImages & { origin: OriginServer; photos: Buffer[] }> {
   const origin = await startOriginServer();
   const photos = benchPhotos();
   photos.forEach((photo, i) => origin.serveBytes(`p${i}.jpg`, photo.bytes, 'image/jpeg'));
   const urls: string[] = [];
+  const warmUpUrls: string[] = [];
   const bytes: Buffer[] = [];
   for (let copy = 0; copy < copies; copy++) {
     photos.forEach((photo, i) => {
       urls.push(origin.url(`/bytes/p${i}.jpg?copy=${copy}`));
+      warmUpUrls.push(origin.url(`/bytes/p${i}.jpg?warm-up=${copy}`));
       bytes.push(photo.bytes);
     });
   }
-  return { origin, urls, photos: bytes };
+  return { origin, urls, warmUpUrls, photos: bytes };
 }
 
 /** Plain sharp in this process, `parallel` resizes at a time (one per core): the baseline. */
@@ -71,25 +87,25 @@ function summarize(result: LoadResult | undefined): MissPathMeasurement {
  * process per core, origin fetched on every request (the system's originals are cached), rendered
  * in-process, no queue, no storage.
  */
-export async function directServerMissPath(urls: string[], options: { processes: number; clients: number }): Promise<MissPathMeasurement> {
+export async function directServerMissPath(images: MissPathImages, options: { processes: number; clients: number }): Promise<MissPathMeasurement> {
   const direct = await startDirectServer(options.processes);
   try {
-    const variants = urls.map((url) => direct.variantUrl(url, 200, 200));
-    // Unmeasured warm-up (code loaded, JIT), as the whole system warms while caching the originals.
-    await runLoad(variants.slice(0, options.processes * 4), options.clients);
-    const { result, cpu } = await cpuByRole(() => runLoad(variants, options.clients));
-    return { ...summarize(result.get('all')), cpu };
+    const variantsOf = (urls: string[]) => urls.map((url) => direct.variantUrl(url, 200, 200));
+    const warmUp = summarize((await runLoad(variantsOf(images.warmUpUrls), options.clients)).get('all'));
+    const { result, cpu } = await cpuByRole(() => runLoad(variantsOf(images.urls), options.clients));
+    return { ...summarize(result.get('all')), cpu, warmUp };
   } finally {
     await direct.stop();
   }
 }
 
 /**
- * HTTP → queue → worker → storage → response for `urls`, 200×200 JPEG q80, originals already
- * cached and variants not, against a fresh cluster whose workers run `jobsPerWorker` jobs each.
+ * HTTP → queue → worker → storage → response for `images.urls`, 200×200 JPEG q80, originals
+ * already cached and variants not, against a fresh cluster whose workers run `jobsPerWorker` jobs
+ * each, after the same pass over `images.warmUpUrls`.
  */
 export async function systemMissPath(
-  urls: string[],
+  images: MissPathImages,
   options: { jobsPerWorker: number; clients: number; name: string; transform?: string; storage?: Record<string, unknown> },
 ): Promise<MissPathMeasurement> {
   const cluster = await startCluster({
@@ -102,15 +118,16 @@ export async function systemMissPath(
     },
   });
   try {
-    const originals = urls.map((url) => `${cluster.url}/get_image?url=${encodeURIComponent(url)}&no_image=true`);
-    const warm = (await runLoad(originals, 4)).get('all')!;
-    if (warm.errors > 0) throw new Error(`warming originals failed: ${JSON.stringify(warm.statuses)}`);
+    const originals = [...images.warmUpUrls, ...images.urls].map((url) => `${cluster.url}/get_image?url=${encodeURIComponent(url)}&no_image=true`);
+    const cached = (await runLoad(originals, 4)).get('all')!;
+    if (cached.errors > 0) throw new Error(`caching originals failed: ${JSON.stringify(cached.statuses)}`);
     const transform = options.transform ?? 'resize_width=200&resize_height=200';
-    const variants = urls.map((url) => `${cluster.url}/get_image?url=${encodeURIComponent(url)}&${transform}`);
+    const variantsOf = (urls: string[]) => urls.map((url) => `${cluster.url}/get_image?url=${encodeURIComponent(url)}&${transform}`);
+    const warmUp = summarize((await runLoad(variantsOf(images.warmUpUrls), options.clients)).get('all'));
     const fromUs = Number(process.hrtime.bigint() / 1000n);
-    const { result: measured, commands } = await redisCommandsDuring(TEST_REDIS_URL, () => cpuByRole(() => runLoad(variants, options.clients)));
+    const { result: measured, commands } = await redisCommandsDuring(TEST_REDIS_URL, () => cpuByRole(() => runLoad(variantsOf(images.urls), options.clients)));
     const toUs = Number(process.hrtime.bigint() / 1000n);
-    return { ...summarize(measured.result.get('all')), cpu: measured.cpu, redisCommands: commands, window: { fromUs, toUs } };
+    return { ...summarize(measured.result.get('all')), cpu: measured.cpu, redisCommands: commands, window: { fromUs, toUs }, warmUp };
   } finally {
     await cluster.stop();
   }

@@ -13,11 +13,13 @@ import { isNotFound } from './fs-errors';
  * synchronously; they hit the page cache and block the event loop for microseconds, as nginx's
  * own file serving does. Bigger transfers (originals of megabytes) stay asynchronous.
  *
- * Calls that change a directory are the exception on the write path: creating a directory or a
- * file, renaming, linking and unlinking cost the kernel 100–800 µs each on the same VMs' ext4
- * (a new original's `mkdir -p` of two levels: ~700 µs, creating and writing a small file: ~350
- * µs), and a worker storing a hundred originals a second spent a fifth of its time blocked in them,
- * while the downloads it held slots for waited to be read. Those go through the thread pool.
+ * Calls that change a directory are the exception on the write path. Creating a file or a
+ * directory can cost the kernel far more than a read: on an ext4 without a journal (the root of the
+ * VMs this cloud is benchmarked on) each new inode is found by scanning past inodes deleted in the
+ * last minutes, 120–580 µs per creation depending on how many files were deleted recently, against
+ * 25–30 µs on a journaled ext4. There a worker storing a hundred originals a second spent a fifth
+ * of its time blocked in them, while the downloads it held slots for waited to be read. Creating,
+ * renaming, linking and unlinking therefore go through the thread pool.
  */
 export const SMALL_IO_BYTES = 256 * 1024;
 
