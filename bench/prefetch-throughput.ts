@@ -21,7 +21,7 @@ import { runBenchmark } from './lib/run-benchmark';
  * waits for a core) and the share of the cap's slot time in which a request was open at all (below
  * 1 while a freed slot waits for the cluster's next download).
  * Usage: npm run bench -- prefetch-throughput [urlsPerDomain=2000]
- * Knobs: BENCH_ORIGIN_MS_SCALE (see ANSWER_SCALE); BENCH_PREFETCH_CONCURRENCY (prefetch slots per worker process, default 8); BENCH_UNCAPPED=1
+ * Knobs: BENCH_ORIGIN_MS_SCALE (see ANSWER_SCALE); BENCH_PREFETCH_CONCURRENCY (prefetch slots per worker process, default 8); BENCH_NORMAL_WORKERS (worker processes, default one per core); BENCH_UNCAPPED=1
  * lifts the caps (every domain 100), which measures the fetch stage's own cost per URL.
  */
 
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       fetch: { prefetchConcurrency: Number(process.env['BENCH_PREFETCH_CONCURRENCY'] ?? 8) },
     },
     bigWorkers: 0,
+    ...(process.env['BENCH_NORMAL_WORKERS'] ? { normalWorkers: Number(process.env['BENCH_NORMAL_WORKERS']) } : {}),
   });
   try {
     const mixed: string[] = [];
