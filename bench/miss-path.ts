@@ -28,19 +28,15 @@ async function main(): Promise<void> {
     const after = await rawSharp(photos, cores);
     const baseline = (before.imagesPerSecond + after.imagesPerSecond) / 2;
     const direct = (directBefore.imagesPerSecond + directAfter.imagesPerSecond) / 2;
-    const row = (run: string, m: typeof system) => [run, m.imagesPerSecond, m.p50Ms, m.p99Ms, m.errors, m.imagesPerSecond / baseline, m.imagesPerSecond / direct];
-    const warmUpOf = (m: typeof system) => {
-      if (!m.warmUp) throw new Error('a server run came back without its warm-up pass');
-      return m.warmUp;
-    };
-    const directWarmUp = (warmUpOf(directBefore).imagesPerSecond + warmUpOf(directAfter).imagesPerSecond) / 2;
+    const row = (run: string, m: MissPathMeasurement) => [run, m.imagesPerSecond, m.p50Ms, m.p99Ms, m.errors, m.imagesPerSecond / baseline, m.imagesPerSecond / direct];
+    const directWarmUp = (directBefore.warmUp.imagesPerSecond + directAfter.warmUp.imagesPerSecond) / 2;
     printTable(
       `Warm-up passes (unmeasured): ${urls.length} other originals, each server's first requests after it started; the last column compares the two fresh servers`,
       ['run', 'images/s', 'p50 ms', 'p99 ms', 'errors', 'ratio vs direct server warm-up (mean)'],
       [
-        [`direct server, ${cores} processes (before)`, ...warmUpRow(warmUpOf(directBefore), directWarmUp)],
-        ['whole system, 1 job per core', ...warmUpRow(warmUpOf(system), directWarmUp)],
-        [`direct server, ${cores} processes (after)`, ...warmUpRow(warmUpOf(directAfter), directWarmUp)],
+        [`direct server, ${cores} processes (before)`, ...warmUpRow(directBefore.warmUp, directWarmUp)],
+        ['whole system, 1 job per core', ...warmUpRow(system.warmUp, directWarmUp)],
+        [`direct server, ${cores} processes (after)`, ...warmUpRow(directAfter.warmUp, directWarmUp)],
       ],
     );
     printTable(

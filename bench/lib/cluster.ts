@@ -68,8 +68,8 @@ async function waitForServerProcesses(url: string, count: number): Promise<void>
 /**
  * The system as `npm start` runs it, from the built bundles: the server process(es) (see
  * `serverProcesses`), normal-lane workers pinned one per core with taskset (where it exists),
- * big-lane workers niced. Own data dir (lib/store-dir.ts says where) and key prefix. BENCH_SERVER_NODE_ARGS (e.g. a profiler's
- * flags) apply to the first server process only.
+ * big-lane workers niced. Own data dir (lib/store-dir.ts says where) and key prefix.
+ * BENCH_SERVER_NODE_ARGS (e.g. a profiler's flags) apply to the first server process only.
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const prefix = uniquePrefix(`bench-${options.name}`);

@@ -18,16 +18,17 @@ export interface MissPathMeasurement {
   redisCommands?: Map<string, number>;
   /** The measured phase, process.hrtime µs (the monotonic clock every process shares). */
   window?: { fromUs: number; toUs: number };
-  /** The unmeasured warm-up pass that ran first on the same fresh processes (other originals, same size). */
-  warmUp?: MissPathMeasurement;
 }
+
+/** A server's measured pass, and the unmeasured warm-up pass it ran first (other originals, same size). */
+export type ServerMissPath = MissPathMeasurement & { warmUp: MissPathMeasurement };
 
 /**
  * The miss-path originals: `urls` are measured; `warmUpUrls` are as many other originals (the same
- * photos under other URLs) that a fresh server renders first, unmeasured. A server measured in its
- * first few hundred requests runs mostly unoptimized JavaScript (V8 has not yet compiled its hot
- * paths); one that has served for days has. Both servers get the same warm-up, and the measured
- * pass still renders variants of originals that have none yet.
+ * photos under other URLs) that a fresh server renders first, unmeasured: V8 has not yet optimized
+ * the hot paths of a server in its first few hundred requests, and has those of one that has served
+ * for days. Both servers get the same warm-up, and the measured pass still renders variants of
+ * originals that have none yet.
  */
 export interface MissPathImages {
   urls: string[];
@@ -87,7 +88,7 @@ function summarize(result: LoadResult | undefined): MissPathMeasurement {
  * process per core, origin fetched on every request (the system's originals are cached), rendered
  * in-process, no queue, no storage.
  */
-export async function directServerMissPath(images: MissPathImages, options: { processes: number; clients: number }): Promise<MissPathMeasurement> {
+export async function directServerMissPath(images: MissPathImages, options: { processes: number; clients: number }): Promise<ServerMissPath> {
   const direct = await startDirectServer(options.processes);
   try {
     const variantsOf = (urls: string[]) => urls.map((url) => direct.variantUrl(url, 200, 200));
@@ -107,7 +108,7 @@ export async function directServerMissPath(images: MissPathImages, options: { pr
 export async function systemMissPath(
   images: MissPathImages,
   options: { jobsPerWorker: number; clients: number; name: string; transform?: string; storage?: Record<string, unknown> },
-): Promise<MissPathMeasurement> {
+): Promise<ServerMissPath> {
   const cluster = await startCluster({
     name: options.name,
     config: {

@@ -35,7 +35,7 @@ export function filesystemOf(dir: string): string {
  * filesystem as much as the cloud: on an ext4 without a journal (these VMs' root), each new file or
  * directory scans past recently deleted inodes, 120–580 µs of kernel time per creation depending on
  * how many files runs of the last minutes deleted, against 25–30 µs on a journaled ext4 and 10–15
- * µs on tmpfs (README, "Benchmarks"). The stores here hold a few thousand small files.
+ * µs on tmpfs (README, "The store's filesystem"). The stores here hold a few thousand small files.
  */
 export function benchStoreRoot(): string {
   const chosen = process.env['BENCH_DATA_DIR'];
