@@ -1,3 +1,5 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BatchProgress, batchProgressSchema, batchReceiptSchema } from '@image-cloud/contracts';
@@ -14,8 +16,10 @@ import { runBenchmark } from './lib/run-benchmark';
  * answering after a fixed delay. A fire_and_forget batch mixed across them runs through the
  * cluster (built bundles: one server, one worker per core with 8 prefetch slots each, more than the
  * caps allow together, so the caps are the limit). Per domain it reports the downloads/s achieved
- * against two baselines: the cap-limited ideal (cap ÷ answer time) and, measured in the same run,
- * a plain node:http client that keeps exactly `cap` kept-alive downloads open at once. Also the most downloads each
+ * against baselines: the cap-limited ideal (cap ÷ answer time) and, measured in the same run, a
+ * plain node:http client that keeps exactly `cap` kept-alive downloads open at once, run twice: in
+ * the origins' own process (no download crosses a process boundary) and in a process of its own
+ * (each request and answer crosses one, as the cluster's downloads do). Also the most downloads each
  * origin ever saw at once, which must not exceed its cap, and where the gap to the ideal comes from:
  * the time each request was open at the origin (over the answer time when the origins' process
  * waits for a core) and the share of the cap's slot time in which a request was open at all (below
@@ -53,6 +57,8 @@ async function main(): Promise<void> {
     DOMAINS.map((domain) => runLoad(urlsOf(domain, 'direct'), domain.cap, undefined, undefined, keepAliveGetter(domain.cap)).then((result) => result.get('all')!)),
   );
   const directOpenMs = DOMAINS.map((domain) => domain.origin!.openMs() / domain.origin!.hits());
+  for (const origin of origins) origin.resetHits();
+  const ownProcess = await plainClientInItsOwnProcess(DOMAINS.map((domain) => ({ urls: urlsOf(domain, 'own-process'), cap: domain.cap })));
   for (const origin of origins) origin.resetHits();
 
   const cluster = await startCluster({
@@ -108,6 +114,8 @@ async function main(): Promise<void> {
         achieved,
         achieved / ideal,
         achieved / direct[i]!.perSecond,
+        ownProcess[i]!,
+        achieved / ownProcess[i]!,
         directOpenMs[i]!,
         openMs / perDomain,
         openMs / (domain.cap * seconds * 1000),
@@ -116,12 +124,16 @@ async function main(): Promise<void> {
     });
     const idealTotal = DOMAINS.reduce((sum, domain) => sum + (domain.cap * 1000) / domain.answerMs, 0);
     const directTotal = direct.reduce((sum, result) => sum + result.perSecond, 0);
+    const ownProcessTotal = ownProcess.reduce((sum, perSecond) => sum + perSecond, 0);
     const achievedTotal = (perDomain * DOMAINS.length) / totalSeconds;
-    rows.push(['all', '', '', perDomain * DOMAINS.length, idealTotal, directTotal, achievedTotal, achievedTotal / idealTotal, achievedTotal / directTotal, '', '', '', '']);
+    rows.push(['all', '', '', perDomain * DOMAINS.length, idealTotal, directTotal, achievedTotal, achievedTotal / idealTotal, achievedTotal / directTotal, ownProcessTotal, achievedTotal / ownProcessTotal, '', '', '', '']);
     printTable(
       `Prefetch of ${perDomain * DOMAINS.length} URLs mixed across three domains through the cluster (${progress.done} done, failed ${JSON.stringify(progress.failed)}); downloads/s per domain until its last download`,
-      ['domain', 'cap', 'origin ms', 'URLs', 'ideal /s', 'direct client /s', 'cluster /s', 'vs ideal', 'vs direct', 'open ms, direct', 'open ms, cluster', 'slots open, cluster', 'max concurrent seen'],
+      ['domain', 'cap', 'origin ms', 'URLs', 'ideal /s', 'direct client /s', 'cluster /s', 'vs ideal', 'vs direct', 'own-process client /s', 'vs own-process', 'open ms, direct', 'open ms, cluster', 'slots open, cluster', 'max concurrent seen'],
       rows,
+    );
+    console.log(
+      'direct client: the plain client in the origins\' own process; own-process client: the same client in a process of its own, whose requests and answers cross a process boundary as the cluster\'s do.',
     );
     console.log(
       'open ms: how long a request was open as the origin saw it (arrival to close; the answer time plus the origin process\'s own delays). slots open: the share of cap × time a request was open at the origin; vs ideal ≈ slots open × origin ms ÷ open ms.',
@@ -149,4 +161,30 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main);
+const OWN_PROCESS_CLIENT_ENV = 'BENCH_PLAIN_CLIENT_PROCESS';
+
+interface PlainClientWork {
+  urls: string[];
+  cap: number;
+}
+
+/** Downloads/s per domain of the plain client run in a forked copy of this script, all domains at once. */
+async function plainClientInItsOwnProcess(domains: PlainClientWork[]): Promise<number[]> {
+  const child = fork(process.argv[1]!, [], { env: { ...process.env, [OWN_PROCESS_CLIENT_ENV]: '1' } });
+  const answer = once(child, 'message') as Promise<[number[]]>;
+  child.send(domains);
+  const [perSecond] = await answer;
+  await once(child, 'exit');
+  return perSecond;
+}
+
+/** The body of the forked plain client: one keep-alive client per domain with `cap` downloads in flight. */
+function servePlainClientWork(): void {
+  process.once('message', async (domains: PlainClientWork[]) => {
+    const results = await Promise.all(domains.map(({ urls, cap }) => runLoad(urls, cap, undefined, undefined, keepAliveGetter(cap))));
+    process.send!(results.map((result) => result.get('all')!.perSecond), () => process.exit(0));
+  });
+}
+
+if (process.env[OWN_PROCESS_CLIENT_ENV]) servePlainClientWork();
+else runBenchmark(main);
