@@ -24,7 +24,7 @@ function writableTmpfs(dir: string): boolean {
 }
 
 /** The kind of filesystem `dir` is on, or its statfs magic number in hex when it is none of the usual ones. */
-export function filesystemOf(dir: string): string {
+function filesystemOf(dir: string): string {
   const type = statfsSync(dir).type;
   return FILESYSTEMS[type] ?? `0x${type.toString(16)}`;
 }
@@ -37,7 +37,7 @@ export function filesystemOf(dir: string): string {
  * how many files runs of the last minutes deleted, against 25–30 µs on a journaled ext4 and 10–15
  * µs on tmpfs (README, "The store's filesystem"). The stores here hold a few thousand small files.
  */
-export function benchStoreRoot(): string {
+function benchStoreRoot(): string {
   const chosen = process.env['BENCH_DATA_DIR'];
   if (chosen) return chosen;
   return writableTmpfs(RAM_DIR) ? RAM_DIR : tmpdir();

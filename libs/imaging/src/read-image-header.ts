@@ -128,10 +128,16 @@ function readJpegFrame(bytes: Buffer, start: number, end: number): JpegFrame {
   return { width, height, componentIds };
 }
 
-function checkHuffmanTables(bytes: Buffer, start: number, end: number): void {
+/** Walks a DHT or DQT segment's tables, each `tableLength` bytes from where it starts; they must fill the segment exactly. */
+function checkTables(start: number, end: number, tableLength: (at: number) => number): void {
   let at = start;
   need(at < end);
-  while (at < end) {
+  while (at < end) at += tableLength(at);
+  need(at === end);
+}
+
+function checkHuffmanTables(bytes: Buffer, start: number, end: number): void {
+  checkTables(start, end, (at) => {
     const tableClass = bytes[at] >> 4;
     const tableId = bytes[at] & 0x0f;
     need(tableClass <= 1 && tableId <= 3);
@@ -139,21 +145,17 @@ function checkHuffmanTables(bytes: Buffer, start: number, end: number): void {
     let symbols = 0;
     for (let i = 1; i <= 16; i++) symbols += bytes[at + i];
     need(symbols <= 256);
-    at += 17 + symbols;
-  }
-  need(at === end);
+    return 17 + symbols;
+  });
 }
 
 function checkQuantTables(bytes: Buffer, start: number, end: number): void {
-  let at = start;
-  need(at < end);
-  while (at < end) {
+  checkTables(start, end, (at) => {
     const precision = bytes[at] >> 4;
     const tableId = bytes[at] & 0x0f;
     need(precision <= 1 && tableId <= 3);
-    at += 1 + 64 * (precision + 1);
-  }
-  need(at === end);
+    return 1 + 64 * (precision + 1);
+  });
 }
 
 function checkScanHeader(bytes: Buffer, start: number, end: number, frame: JpegFrame): void {
