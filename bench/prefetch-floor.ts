@@ -1,9 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { createRedisClient } from '@image-cloud/redis-address';
-import { TEST_REDIS_URL, startOriginServer } from '@image-cloud/testing';
-import { keepAliveGetter, runLoad } from './lib/load';
+import { startOriginServer, stopProcesses } from '@image-cloud/testing';
+import { downloadInOwnProcess, isOwnProcessClient, serveOwnProcessDownloads } from './lib/own-process-client';
 import { printTable } from './lib/table';
 import { runBenchmark } from './lib/run-benchmark';
 
@@ -22,14 +20,7 @@ import { runBenchmark } from './lib/run-benchmark';
 
 const CAP = 2;
 const ANSWER_MS = 20;
-const DOWNLOADER_ENV = 'BENCH_FLOOR_DOWNLOADER';
 const BURNER_ENV = 'BENCH_FLOOR_BURN_SHARE';
-
-interface DownloaderWork {
-  urls: string[];
-  cap: number;
-  redisRoundTrips: number;
-}
 
 async function main(): Promise<void> {
   const downloads = Number(process.argv[2] ?? 1_000);
@@ -51,10 +42,10 @@ async function main(): Promise<void> {
       try {
         const urls = Array.from({ length: downloads }, (_, i) => origin.url(`/slow?ms=${ANSWER_MS}&case=${index}&n=${i}`));
         origin.resetHits();
-        const perSecond = await runDownloader({ urls, cap: CAP, redisRoundTrips });
+        const [perSecond] = await downloadInOwnProcess([{ urls, cap: CAP, redisRoundTrips }]);
         rows.push([`${Math.round(busyShare * 100)} %`, redisRoundTrips, perSecond, perSecond / ideal, origin.openMs() / origin.hits(), origin.maxConcurrent()]);
       } finally {
-        await Promise.all(burners.map(stopChild));
+        await stopProcesses(burners, 'SIGKILL');
       }
     }
   } finally {
@@ -74,38 +65,6 @@ function forkSelf(env: Record<string, string>): ChildProcess {
   return fork(process.argv[1]!, [], { env: { ...process.env, ...env } });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
-
-async function runDownloader(work: DownloaderWork): Promise<number> {
-  const child = forkSelf({ [DOWNLOADER_ENV]: '1' });
-  const answer = once(child, 'message') as Promise<[number]>;
-  child.send(work);
-  const [perSecond] = await answer;
-  await once(child, 'exit');
-  return perSecond;
-}
-
-/** The downloader's body: `cap` downloads in flight, each followed by `redisRoundTrips` round trips to Redis before the slot's next download. */
-function serveDownloaderWork(): void {
-  process.once('message', async ({ urls, cap, redisRoundTrips }: DownloaderWork) => {
-    const redis = createRedisClient(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-    const download = keepAliveGetter(cap);
-    const result = await runLoad(urls, cap, undefined, undefined, async (url) => {
-      const status = await download(url);
-      // A script, as the hand-over is: Redis's clock, like hand-over-slot's first call.
-      for (let i = 0; i < redisRoundTrips; i++) await redis.eval("return redis.call('TIME')", 0);
-      return status;
-    });
-    redis.disconnect();
-    process.send!(result.get('all')!.perSecond, () => process.exit(0));
-  });
-}
-
 /** A burner's body: busy in 1 ms chunks for `share` of the time, until killed. */
 function burnCore(share: number): void {
   const chunkMs = 1;
@@ -117,6 +76,6 @@ function burnCore(share: number): void {
   burn();
 }
 
-if (process.env[DOWNLOADER_ENV]) serveDownloaderWork();
+if (isOwnProcessClient()) serveOwnProcessDownloads();
 else if (process.env[BURNER_ENV]) burnCore(Number(process.env[BURNER_ENV]));
 else runBenchmark(main);

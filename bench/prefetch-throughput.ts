@@ -1,5 +1,3 @@
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BatchProgress, batchProgressSchema, batchReceiptSchema } from '@image-cloud/contracts';
@@ -8,6 +6,7 @@ import { startCluster } from './lib/cluster';
 import { cpuByRole } from './lib/cpu-accounting';
 import { redisCommandsDuring } from './lib/redis-commands';
 import { keepAliveGetter, runLoad } from './lib/load';
+import { downloadInOwnProcess, isOwnProcessClient, serveOwnProcessDownloads } from './lib/own-process-client';
 import { printTable } from './lib/table';
 import { runBenchmark } from './lib/run-benchmark';
 
@@ -58,7 +57,7 @@ async function main(): Promise<void> {
   );
   const directOpenMs = DOMAINS.map((domain) => domain.origin!.openMs() / domain.origin!.hits());
   for (const origin of origins) origin.resetHits();
-  const ownProcess = await plainClientInItsOwnProcess(DOMAINS.map((domain) => ({ urls: urlsOf(domain, 'own-process'), cap: domain.cap })));
+  const ownProcess = await downloadInOwnProcess(DOMAINS.map((domain) => ({ urls: urlsOf(domain, 'own-process'), cap: domain.cap })));
   for (const origin of origins) origin.resetHits();
 
   const cluster = await startCluster({
@@ -161,30 +160,5 @@ async function main(): Promise<void> {
   }
 }
 
-const OWN_PROCESS_CLIENT_ENV = 'BENCH_PLAIN_CLIENT_PROCESS';
-
-interface PlainClientWork {
-  urls: string[];
-  cap: number;
-}
-
-/** Downloads/s per domain of the plain client run in a forked copy of this script, all domains at once. */
-async function plainClientInItsOwnProcess(domains: PlainClientWork[]): Promise<number[]> {
-  const child = fork(process.argv[1]!, [], { env: { ...process.env, [OWN_PROCESS_CLIENT_ENV]: '1' } });
-  const answer = once(child, 'message') as Promise<[number[]]>;
-  child.send(domains);
-  const [perSecond] = await answer;
-  await once(child, 'exit');
-  return perSecond;
-}
-
-/** The body of the forked plain client: one keep-alive client per domain with `cap` downloads in flight. */
-function servePlainClientWork(): void {
-  process.once('message', async (domains: PlainClientWork[]) => {
-    const results = await Promise.all(domains.map(({ urls, cap }) => runLoad(urls, cap, undefined, undefined, keepAliveGetter(cap))));
-    process.send!(results.map((result) => result.get('all')!.perSecond), () => process.exit(0));
-  });
-}
-
-if (process.env[OWN_PROCESS_CLIENT_ENV]) servePlainClientWork();
+if (isOwnProcessClient()) serveOwnProcessDownloads();
 else runBenchmark(main);
